@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Errors of nimbus.compute, in Nova's vocabulary.
+
+Every error a user can cause or meet is a NimbusError: modules turn it into
+``fail_json(msg=..., fault=...)`` in one place, and the build flow records
+``to_fault()`` on the instance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NimbusError(Exception):
+    """Base of every expected failure; ``code`` follows Nova's fault codes."""
+
+    code = 500
+    # Whether another host could succeed where this one failed (Nova's
+    # RescheduledException versus BuildAbortException).
+    reschedulable = False
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_fault(self, host: str | None = None) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "details": self.details,
+            "host": host,
+        }
+
+
+class InvalidInput(NimbusError):
+    """A request field breaks a rule: the message names both."""
+
+    code = 400
+
+    def __init__(self, field: str, rule: str, **details: Any) -> None:
+        super().__init__(f"{field}: {rule}", field=field, **details)
+        self.field = field
+
+
+class NotFound(NimbusError):
+    code = 404
+
+
+class InstanceNotFound(NotFound):
+    def __init__(self, instance: str) -> None:
+        super().__init__(f"instance {instance} not found", instance=instance)
+
+
+class Conflict(NimbusError):
+    code = 409
+
+
+class UnexpectedTaskStateError(Conflict):
+    """Compare-and-swap on task_state lost: somebody else changed the instance."""
+
+    def __init__(self, instance_uuid: str, expected: Any, actual: Any) -> None:
+        super().__init__(
+            f"instance {instance_uuid}: expected task_state {expected!r}, found {actual!r}",
+            instance_uuid=instance_uuid,
+            expected=expected,
+            actual=actual,
+        )
+
+
+class NoValidHost(NimbusError):
+    """No host passed the filters; ``details['hosts']`` says why per host."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(f"No valid host was found. {message}".rstrip(), **details)
+
+
+class FixedIpInvalid(InvalidInput):
+    pass
+
+
+class FixedIpAlreadyInUse(Conflict):
+    pass
+
+
+class NoMoreFixedIps(NimbusError):
+    pass
+
+
+class ImageError(NimbusError):
+    """The image cannot be used anywhere (checksum, format, size): no reschedule."""
+
+    code = 400
+
+
+class VirtError(NimbusError):
+    """The hypervisor failed; another host may do better."""
+
+    reschedulable = True
+
+
+class StoreError(NimbusError):
+    """The state store cannot be read or written."""
