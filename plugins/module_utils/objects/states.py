@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: nimbus.compute contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Instance states as in nova/compute/vm_states.py, task_states.py and power_state.py."""
