@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Install what nimbus.compute needs on a Debian 12 machine, as root:
+# the system packages listed in bindep.txt, then the virtualenv .venv from
+# requirements-test.txt.  Fast when everything is already there: apt is only
+# asked when a package is missing, pip only when a requirements file changed.
+#
+# Usage: tools/install_deps.sh
+# Environment: PYTHON (interpreter for the venv; default python3.11, else python3)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+stamps="$repo/build/stamps"
+mkdir -p "$stamps"
+
+log() { printf 'install_deps: %s\n' "$*"; }
+
+# --- system packages ---------------------------------------------------------
+# Entries for this platform from bindep.txt: no profile, or platform:dpkg.
+bindep_packages() {
+  sed -e 's/#.*//' bindep.txt | awk 'NF && ($0 !~ /\[/ || $0 ~ /platform:(dpkg|debian)/) {print $1}'
+}
+
+missing_packages() {
+  local pkg status
+  for pkg in "$@"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    [ "$status" = installed ] || printf '%s\n' "$pkg"
+  done
+}
+
+apt_lists_present() {
+  compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null
+}
+
+mapfile -t wanted < <(bindep_packages)
+mapfile -t missing < <(missing_packages "${wanted[@]}")
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing packages (run as root to install): ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # Refresh the package lists at most once a day, or when there are none.
+  if ! apt_lists_present || [ -z "$(find "$stamps/apt-update" -mmin -1440 2>/dev/null)" ]; then
+    log "apt-get update"
+    apt-get update -q
+    touch "$stamps/apt-update"
+  fi
+  log "apt-get install ${missing[*]}"
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  log "system packages: all ${#wanted[@]} installed"
+fi
+
+# --- virtualenv --------------------------------------------------------------
+venv_stamp="$stamps/venv"
+venv_fresh() {
+  [ -x .venv/bin/python ] && [ -f "$venv_stamp" ] || return 1
+  local req
+  for req in requirements.txt requirements-test.txt; do
+    [ "$venv_stamp" -nt "$req" ] || return 1
+  done
+}
+
+if venv_fresh; then
+  log "virtualenv .venv: up to date"
+else
+  if [ ! -x .venv/bin/python ]; then
+    python=${PYTHON:-}
+    if [ -z "$python" ]; then
+      if command -v python3.11 >/dev/null && python3.11 -c '' 2>/dev/null; then
+        python=python3.11
+      else
+        python=python3
+      fi
+    fi
+    log "creating .venv with $python ($("$python" -V 2>&1))"
+    "$python" -m venv .venv
+  fi
+  log "pip install -r requirements-test.txt"
+  .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-test.txt
+  touch "$venv_stamp"
+fi
