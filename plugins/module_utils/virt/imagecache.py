@@ -1,0 +1,173 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The compute host's image cache (Nova's ``_base`` directory and imagecache/imagebackend fetch).
+
+Images are cached under their sha256: a file appears under that name only
+after its content was verified (temp file, verify, rename), so a cached file
+is valid by construction and is never read again to check it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import IO, Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import ImageError, InvalidInput, VirtError
+
+CHUNK_SIZE = 1024 * 1024
+DOWNLOAD_TIMEOUT = 60
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+LOCK_DIR = "locks"
+
+
+class ImageUnavailable(VirtError):
+    """The image source cannot be read from this host (network, missing file): another host may do better."""
+
+
+def is_url(source: str) -> bool:
+    return urllib.parse.urlsplit(source).scheme in ("http", "https")
+
+
+def check_sha256(sha256: str) -> str:
+    """The digest in lower case; it becomes a file name, so anything else is refused."""
+    digest = sha256.lower()
+    if not SHA256_RE.match(digest):
+        raise InvalidInput("image.sha256", "must be 64 hexadecimal digits", value=sha256)
+    return digest
+
+
+def _copy_hashing(reader: IO[bytes], writer: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: reader.read(CHUNK_SIZE), b""):
+        digest.update(chunk)
+        writer.write(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _open_source(source: str) -> Iterator[IO[bytes]]:
+    try:
+        if is_url(source):
+            with urllib.request.urlopen(source, timeout=DOWNLOAD_TIMEOUT) as response:
+                yield response
+        else:
+            with open(source, "rb") as handle:
+                yield handle
+    except urllib.error.HTTPError as exc:
+        # The server answered: every host would get the same answer.
+        raise ImageError(f"cannot fetch image {source}: HTTP {exc.code} {exc.reason}", source=source) from exc
+    except (OSError, urllib.error.URLError) as exc:
+        raise ImageUnavailable(f"cannot read image {source}: {exc}", source=source) from exc
+
+
+def source_sha256(source: str) -> str:
+    digest = hashlib.sha256()
+    with _open_source(source) as reader:
+        for chunk in iter(lambda: reader.read(CHUNK_SIZE), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(base_dir: str, key: str) -> Iterator[None]:
+    # One lock file per image, kept (like Nova's external locks): removing it
+    # would let a late comer lock a new file while a waiter holds the old one.
+    lock_dir = os.path.join(base_dir, LOCK_DIR)
+    os.makedirs(lock_dir, mode=0o755, exist_ok=True)
+    with open(os.path.join(lock_dir, f"{key}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _fetch_to_temp(source: str, base_dir: str) -> tuple[str, str]:
+    """Copy ``source`` into a temp file in ``base_dir``: (temp path, sha256 of what arrived)."""
+    fd, temp_path = tempfile.mkstemp(dir=base_dir, prefix=".fetch-")
+    try:
+        with os.fdopen(fd, "wb") as temp, _open_source(source) as reader:
+            actual = _copy_hashing(reader, temp)
+            temp.flush()
+            os.fsync(temp.fileno())
+    except BaseException:
+        os.unlink(temp_path)
+        raise
+    return temp_path, actual
+
+
+def _store(temp_path: str, cached: str) -> None:
+    os.chmod(temp_path, 0o644)
+    os.replace(temp_path, cached)
+
+
+def fetch_image(source: str, sha256: str | None, base_dir: str) -> str:
+    """Path of the verified image in ``base_dir`` (named by its sha256), fetching it at most once."""
+    if not source:
+        raise InvalidInput("image.source", "must be a local path or an http(s) URL")
+    if urllib.parse.urlsplit(source).scheme not in ("", "http", "https"):
+        raise InvalidInput("image.source", "must be a local path or an http(s) URL", value=source)
+    os.makedirs(base_dir, mode=0o755, exist_ok=True)
+    if sha256 is None and not is_url(source):
+        sha256 = source_sha256(source)
+    if sha256 is not None:
+        expected = check_sha256(sha256)
+        cached = os.path.join(base_dir, expected)
+        with _locked(base_dir, expected):
+            if not os.path.exists(cached):
+                temp_path, actual = _fetch_to_temp(source, base_dir)
+                if actual != expected:
+                    os.unlink(temp_path)
+                    raise ImageError(
+                        f"image {source}: sha256 is {actual}, expected {expected}",
+                        source=source,
+                        expected=expected,
+                        actual=actual,
+                    )
+                _store(temp_path, cached)
+        return cached
+    # A URL without a checksum: its name is known only after the download.
+    with _locked(base_dir, hashlib.sha256(source.encode()).hexdigest()):
+        temp_path, actual = _fetch_to_temp(source, base_dir)
+        cached = os.path.join(base_dir, actual)
+        if os.path.exists(cached):
+            os.unlink(temp_path)
+        else:
+            _store(temp_path, cached)
+    return cached
+
+
+def qemu_img_info_command(path: str) -> list[str]:
+    # --force-share: a running guest holds the write lock on its disk.
+    return ["qemu-img", "info", "--output=json", "--force-share", path]
+
+
+def parse_image_info(output: str) -> dict[str, Any]:
+    info = json.loads(output)
+    return {
+        "format": info["format"],
+        "virtual_size": int(info["virtual-size"]),
+        "backing_file": info.get("backing-filename"),
+    }
+
+
+def image_info(path: str) -> dict[str, Any]:
+    """{format, virtual_size (bytes), backing_file (or None)} of a disk image, from ``qemu-img info``."""
+    if shutil.which("qemu-img") is None:
+        raise VirtError("qemu-img is not installed on this host")
+    result = subprocess.run(qemu_img_info_command(path), capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ImageError(f"qemu-img info {path}: {result.stderr.strip()}", path=path)
+    return parse_image_info(result.stdout)

@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import ImageError, InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import imagecache
+
+CONTENT = b"not really an image\n" * 1000
+SHA256 = hashlib.sha256(CONTENT).hexdigest()
+
+
+@pytest.fixture
+def source(tmp_path):
+    path = tmp_path / "src" / "image.img"
+    path.parent.mkdir()
+    path.write_bytes(CONTENT)
+    return str(path)
+
+
+@pytest.fixture
+def base_dir(tmp_path):
+    return str(tmp_path / "instances" / "_base")
+
+
+def image_files(base_dir):
+    return sorted(name for name in os.listdir(base_dir) if name != imagecache.LOCK_DIR)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    requests: list[str]
+    delay = 0.0
+
+    def do_GET(self):
+        self.requests.append(self.path)
+        if self.path != "/image.img":
+            self.send_error(404)
+            return
+        time.sleep(self.delay)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(CONTENT)))
+        self.end_headers()
+        self.wfile.write(CONTENT)
+
+    def log_message(self, *args):
+        return None
+
+
+@pytest.fixture
+def http_server():
+    """A loopback HTTP server serving CONTENT at /image.img; yields (base URL, request log)."""
+    requests: list[str] = []
+    handler = type("Handler", (_Handler,), {"requests": requests, "delay": 0.2})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_fetch_local_copies_under_sha256(source, base_dir):
+    cached = imagecache.fetch_image(source, SHA256, base_dir)
+    assert cached == os.path.join(base_dir, SHA256)
+    with open(cached, "rb") as handle:
+        assert handle.read() == CONTENT
+    assert image_files(base_dir) == [SHA256]
+
+
+def test_fetch_accepts_upper_case_sha256(source, base_dir):
+    assert imagecache.fetch_image(source, SHA256.upper(), base_dir) == os.path.join(base_dir, SHA256)
+
+
+def test_cached_image_is_not_copied_again(source, base_dir):
+    cached = imagecache.fetch_image(source, SHA256, base_dir)
+    os.unlink(source)
+    assert imagecache.fetch_image(source, SHA256, base_dir) == cached
+
+
+def test_fetch_without_sha256_hashes_the_source(source, base_dir):
+    assert imagecache.fetch_image(source, None, base_dir) == os.path.join(base_dir, SHA256)
+
+
+def test_checksum_mismatch_names_both_and_leaves_nothing(source, base_dir):
+    wrong = "0" * 64
+    with pytest.raises(ImageError) as info:
+        imagecache.fetch_image(source, wrong, base_dir)
+    assert wrong in info.value.message
+    assert SHA256 in info.value.message
+    assert info.value.details["expected"] == wrong
+    assert info.value.details["actual"] == SHA256
+    assert image_files(base_dir) == []
+
+
+def test_missing_source_is_unavailable(tmp_path, base_dir):
+    with pytest.raises(imagecache.ImageUnavailable) as info:
+        imagecache.fetch_image(str(tmp_path / "nope.img"), SHA256, base_dir)
+    assert info.value.reschedulable
+    assert image_files(base_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "sha256", "field"),
+    [
+        ("/img", "../../etc/passwd", "image.sha256"),
+        ("/img", "abc", "image.sha256"),
+        ("ftp://example.invalid/img", None, "image.source"),
+        ("file:///img", None, "image.source"),
+        ("", None, "image.source"),
+    ],
+)
+def test_invalid_input(source, sha256, field, base_dir):
+    with pytest.raises(InvalidInput) as info:
+        imagecache.fetch_image(source, sha256, base_dir)
+    assert info.value.field == field
+
+
+def test_download_over_http(http_server, base_dir):
+    url, requests = http_server
+    cached = imagecache.fetch_image(f"{url}/image.img", SHA256, base_dir)
+    assert cached == os.path.join(base_dir, SHA256)
+    assert imagecache.fetch_image(f"{url}/image.img", SHA256, base_dir) == cached
+    assert requests == ["/image.img"]
+
+
+def test_download_without_sha256_names_it_by_content(http_server, base_dir):
+    url, _ = http_server
+    assert imagecache.fetch_image(f"{url}/image.img", None, base_dir) == os.path.join(base_dir, SHA256)
+    assert image_files(base_dir) == [SHA256]
+
+
+def test_http_error_is_an_image_error(http_server, base_dir):
+    url, _ = http_server
+    with pytest.raises(ImageError) as info:
+        imagecache.fetch_image(f"{url}/missing.img", SHA256, base_dir)
+    assert "404" in info.value.message
+    assert image_files(base_dir) == []
+
+
+def test_concurrent_fetches_download_once(http_server, base_dir):
+    url, requests = http_server
+    results: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(imagecache.fetch_image(f"{url}/image.img", SHA256, base_dir)))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [os.path.join(base_dir, SHA256)] * 3
+    assert requests == ["/image.img"]
+
+
+def test_image_info_reads_qemu_img(make_qcow2):
+    assert imagecache.image_info(make_qcow2(size="64M")) == {
+        "format": "qcow2",
+        "virtual_size": 64 * 1024 * 1024,
+        "backing_file": None,
+    }
+
+
+def test_image_info_names_a_backing_file(tmp_path, make_qcow2):
+    base = make_qcow2("base.qcow2")
+    overlay = str(tmp_path / "overlay.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", overlay], check=True)
+    assert imagecache.image_info(overlay)["backing_file"] == base
+
+
+def test_image_info_of_a_non_image_is_raw(source):
+    info = imagecache.image_info(source)
+    # qemu-img rounds a raw file up to whole 512-byte sectors.
+    assert info["format"] == "raw"
+    assert info["virtual_size"] == 20480
+
+
+def test_image_info_of_a_missing_file_fails(tmp_path):
+    with pytest.raises(ImageError):
+        imagecache.image_info(str(tmp_path / "nope"))
