@@ -1,0 +1,20 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""block_device_map on the compute host, its transition recorded on the controller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.plugin_utils.compute_step_action import ComputeStepAction
+
+
+class ActionModule(ComputeStepAction):
+    ARGUMENT_SPEC = argspecs.BLOCK_DEVICE_MAP
+    MODULE = "block_device_map"
+    STEP = states.BLOCK_DEVICE_MAPPING
+
+    def result_updates(self, module_result: dict[str, Any]) -> dict[str, Any]:
+        return {"block_device_info": module_result["block_device_info"]}

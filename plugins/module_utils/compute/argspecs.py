@@ -1,0 +1,66 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument specs of the modules, shared by each module and its action plugin."""
+
+from __future__ import annotations
+
+STORE_PATH = {"store_path": {"type": "path"}}
+STATE = {"state": {"type": "str", "default": "present", "choices": ["present", "absent"]}}
+LIBVIRT_URI = {"uri": {"type": "str", "default": "qemu:///system"}}
+INSTANCES_PATH = {"instances_path": {"type": "path", "default": "/var/lib/nimbus/instances"}}
+
+HOST_FACTS = {
+    **LIBVIRT_URI,
+    **INSTANCES_PATH,
+    **STORE_PATH,
+    "availability_zone": {"type": "str", "default": "nova"},
+    "enabled": {"type": "bool", "default": True},
+    "traits": {"type": "list", "elements": "str", "default": []},
+    "max_age": {"type": "int", "default": 300},
+}
+
+HOST_SELECT = {
+    **STORE_PATH,
+    **STATE,
+    "request": {"type": "dict"},
+    "name": {"type": "str"},
+    "flavors": {"type": "dict", "default": {}},
+    "images": {"type": "dict", "default": {}},
+    "networks": {"type": "dict", "default": {}},
+    "hosts": {"type": "dict", "default": {}},
+    "scheduler": {"type": "dict", "default": {}},
+}
+
+NETWORK_ALLOCATE = {
+    **STORE_PATH,
+    **STATE,
+    "instance": {"type": "str", "required": True},
+    "networks": {"type": "dict", "default": {}},
+}
+
+BLOCK_DEVICE_MAP = {
+    **INSTANCES_PATH,
+    **STORE_PATH,
+    **STATE,
+    "instance": {"type": "dict", "required": True},
+    "user_data": {"type": "str", "no_log": True},
+    "admin_pass": {"type": "str", "no_log": True},
+}
+
+LIBVIRT_DOMAIN = {
+    **LIBVIRT_URI,
+    **STORE_PATH,
+    **STATE,
+    "instance": {"type": "dict", "required": True},
+    "virt_type": {"type": "str", "default": "kvm", "choices": ["kvm", "qemu"]},
+    "wait_timeout": {"type": "int", "default": 60},
+}
+
+INSTANCE_INFO = {
+    **STORE_PATH,
+    "name": {"type": "str"},
+}
+
+REQUIRED_BY_STATE = {
+    "host_select": [("state", "present", ["request"]), ("state", "absent", ["name"])],
+}

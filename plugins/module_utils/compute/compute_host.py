@@ -1,0 +1,63 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bodies of the modules that run on a compute host (Nova's compute service)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import steps
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_device, driver
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import open_connection
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.host import gather_host_facts
+
+
+def host_facts(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """The host's resources from libvirt; an unreachable libvirt reports the host down."""
+    del check_mode  # reading changes nothing
+    inventory = {key: params[key] for key in ("availability_zone", "enabled", "traits")}
+    try:
+        conn = open_connection(params["uri"])
+    except exceptions.VirtError as error:
+        facts = {"up": False, "reason": error.message}
+    else:
+        try:
+            facts = gather_host_facts(conn, params["instances_path"])
+        finally:
+            conn.close()
+    facts.update(inventory, instances_path=params["instances_path"], uri=params["uri"])
+    return {"changed": False, "ansible_facts": {"nimbus_host": facts}}
+
+
+def block_device_map(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    instance = params["instance"]
+    if params["state"] == "absent":
+        return block_device.remove_block_devices(params["instances_path"], _uuid(instance), check_mode)
+    spec = steps.block_device_spec(instance, params["instances_path"], params["user_data"], params["admin_pass"])
+    return block_device.ensure_block_devices(spec, check_mode)
+
+
+def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    instance = params["instance"]
+    conn = open_connection(params["uri"])
+    try:
+        if params["state"] == "absent":
+            return driver.destroy(conn, _uuid(instance), check_mode)
+        spec = steps.domain_spec(instance, params["virt_type"])
+        return driver.spawn(
+            conn,
+            spec,
+            instance.get("network_info") or [],
+            instance.get("hostname") or instance["name"],
+            check_mode,
+            timeout=params["wait_timeout"],
+        )
+    finally:
+        conn.close()
+
+
+def _uuid(instance: dict[str, Any]) -> str:
+    if not instance.get("uuid"):
+        raise exceptions.InvalidInput("instance.uuid", "is required")
+    return instance["uuid"]

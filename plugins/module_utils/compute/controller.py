@@ -1,0 +1,63 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bodies of the controller-side modules.
+
+The action plugins call these in-process (no module round trip); the
+modules' ``main()`` call them too, so each also works as a plain module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow, validate_request
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
+
+
+def store_for(params: dict[str, Any]):
+    if not params.get("store_path"):
+        raise exceptions.InvalidInput("store_path", "is required: the controller keeps instance state in the store")
+    return open_store(params["store_path"])
+
+
+def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    store = store_for(params)
+    if params["state"] == "absent":
+        instance, changed = flow.release_claim(store, params["name"], utcnow(), check_mode)
+        return {"changed": changed, "instance": instance}
+    request = validate_request(params["request"], params["flavors"], params["images"], params["networks"])
+    instance, changed = flow.schedule_instance(
+        store, request, params["hosts"], params["scheduler"], utcnow(), check_mode
+    )
+    return {
+        "changed": changed,
+        "instance": instance,
+        "host": instance.get("host"),
+        "alternates": instance.get("alternates", []),
+        "ansible_facts": {"nimbus_instance": instance},
+    }
+
+
+def network_allocate(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    store = store_for(params)
+    if params["state"] == "absent":
+        instance, changed = flow.deallocate_network(store, params["instance"], check_mode)
+    else:
+        instance, changed = flow.allocate_network(store, params["instance"], params["networks"], utcnow(), check_mode)
+    result = {"changed": changed, "instance": instance, "network_info": (instance or {}).get("network_info", [])}
+    if instance:
+        result["ansible_facts"] = {"nimbus_instance": instance}
+    return result
+
+
+def instance_info(params: dict[str, Any]) -> dict[str, Any]:
+    state = store_for(params).snapshot()
+    if params.get("name"):
+        found = flow.find_instance(state, params["name"])
+        instances = [found] if found else []
+    else:
+        instances = [i for i in state.data.get("instances", {}).values() if i["vm_state"] != states.DELETED]
+    return {"changed": False, "instances": instances}

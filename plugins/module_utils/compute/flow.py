@@ -1,0 +1,293 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The build and delete flow on the store: Nova's compute manager transitions.
+
+Each step of a build is bracketed by two store transactions: ``begin_step``
+moves task_state forward with a compare-and-swap on the state before it, and
+``finish_step`` (or ``fail_step``) records the result and the step's event.
+Compute hosts never see the store: only the controller-side action plugins
+call these functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.network import api as network_api
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import host_state as host_state_mod
+from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import manager as scheduler
+from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
+from ansible_collections.nimbus.compute.plugins.module_utils.store.state import ANY
+
+# Event names as `nova instance-action-list` shows them for each step.
+STEP_EVENTS = {
+    states.SCHEDULING: "schedule",
+    states.NETWORKING: "allocate_network",
+    states.BLOCK_DEVICE_MAPPING: "block_device_mapping",
+    states.SPAWNING: "spawn",
+    states.DELETING: "delete",
+}
+
+# What the compute-host modules need of an instance; the rest (actions,
+# events, attempts) stays on the controller.
+COMPUTE_FIELDS = (
+    "uuid",
+    "name",
+    "hostname",
+    "flavor",
+    "image",
+    "metadata",
+    "public_keys",
+    "key_name",
+    "availability_zone",
+    "launch_index",
+    "network_info",
+    "block_device_info",
+)
+
+
+def compute_view(instance: dict[str, Any]) -> dict[str, Any]:
+    """The part of an instance record a compute host needs for its step."""
+    return {key: instance[key] for key in COMPUTE_FIELDS if key in instance}
+
+
+def find_instance(state, name_or_uuid: str) -> dict[str, Any] | None:
+    """An instance by uuid or, failing that, by name (deleted ones excluded)."""
+    found = state.data.get("instances", {}).get(name_or_uuid)
+    if found and found.get("vm_state") != states.DELETED:
+        return found
+    return state.find_instance(name_or_uuid)
+
+
+def get_instance(state, name_or_uuid: str) -> dict[str, Any]:
+    found = find_instance(state, name_or_uuid)
+    if found is None:
+        raise exceptions.InstanceNotFound(name_or_uuid)
+    return found
+
+
+def is_built(instance: dict[str, Any]) -> bool:
+    """Active and idle: a step on it converges instead of moving task_state."""
+    return instance["vm_state"] == states.ACTIVE and instance["task_state"] is None
+
+
+def schedule_instance(
+    store,
+    request: dict[str, Any],
+    facts_by_host: dict[str, dict[str, Any]],
+    config: dict[str, Any],
+    now: str,
+    check_mode: bool = False,
+) -> tuple[dict[str, Any], bool]:
+    """Create the instance record (or find it by name) and claim a host for it.
+
+    Returns the instance and whether anything changed. A NoValidHost is
+    recorded on the instance (vm_state error, fault) before it is raised.
+    """
+    settings = scheduler_config(config)
+    failure: exceptions.NimbusError | None = None
+    with store.transaction() as state:
+        existing = state.find_instance(request["name"])
+        if existing is not None:
+            return _existing_build(existing), False
+        instance = instance_obj.new_instance(request, now)
+        if check_mode:
+            return instance, True
+        state.add_instance(instance)
+        state.start_action(instance["uuid"], "create", now)
+        state.start_event(instance["uuid"], STEP_EVENTS[states.SCHEDULING], now)
+        spec = {
+            "flavor": instance["flavor"],
+            "image": instance["image"],
+            "availability_zone": instance.get("availability_zone"),
+            "instance_uuid": instance["uuid"],
+        }
+        host_states = host_state_mod.build_host_states(facts_by_host, state.claims_by_host(), settings)
+        try:
+            destinations = scheduler.select_destinations(host_states, spec, settings)
+        except exceptions.NoValidHost as error:
+            failure = error
+            _record_failure(state, instance["uuid"], states.SCHEDULING, error, None, now)
+        else:
+            chosen = destinations[0]
+            state.claim(instance["uuid"], chosen.host, scheduler.claim_for(spec))
+            state.save_instance(
+                instance["uuid"],
+                states.SCHEDULING,
+                host=chosen.host,
+                node=chosen.host,
+                attempts=[chosen.host],
+                alternates=[alternate.host for alternate in destinations[1:]],
+            )
+            state.finish_event(instance["uuid"], STEP_EVENTS[states.SCHEDULING], "Success", now)
+        instance = state.instance(instance["uuid"])
+    if failure is not None:
+        raise failure
+    return instance, True
+
+
+def _existing_build(instance: dict[str, Any]) -> dict[str, Any]:
+    """A second request for a name: the instance it already is, if usable."""
+    if is_built(instance):
+        return instance
+    if instance["vm_state"] == states.ERROR:
+        raise exceptions.Conflict(
+            f"instance {instance['name']} ({instance['uuid']}) is in vm_state error: "
+            f"{(instance.get('fault') or {}).get('message', 'no fault recorded')}; delete it before building it again",
+            instance_uuid=instance["uuid"],
+        )
+    raise exceptions.Conflict(
+        f"instance {instance['name']} ({instance['uuid']}) is already being built "
+        f"(vm_state {instance['vm_state']}, task_state {instance['task_state']})",
+        instance_uuid=instance["uuid"],
+    )
+
+
+def allocate_network(
+    store, name_or_uuid: str, networks: dict[str, dict[str, Any]], now: str, check_mode: bool = False
+) -> tuple[dict[str, Any], bool]:
+    """The networking step: ports, MACs and IPs for every requested NIC."""
+    failure: exceptions.NimbusError | None = None
+    with store.transaction() as state:
+        instance = get_instance(state, name_or_uuid)
+        uuid = instance["uuid"]
+        before = network_api.network_info_for_instance(state, uuid)
+        if check_mode:
+            return instance, len(before) != len(instance.get("requested_networks") or [])
+        building = not is_built(instance)
+        if building:
+            _begin(state, uuid, states.NETWORKING, now)
+        try:
+            network_info = network_api.allocate_for_instance(
+                state, uuid, instance.get("requested_networks") or [], networks, now
+            )
+        except exceptions.NimbusError as error:
+            failure = error
+            if building:
+                _record_failure(state, uuid, states.NETWORKING, error, instance.get("host"), now)
+        else:
+            expected = states.NETWORKING if building else None
+            state.save_instance(uuid, expected, network_info=network_info)
+            if building:
+                state.finish_event(uuid, STEP_EVENTS[states.NETWORKING], "Success", now)
+        instance = state.instance(uuid)
+    if failure is not None:
+        raise failure
+    return instance, before != instance["network_info"]
+
+
+def deallocate_network(store, name_or_uuid: str, check_mode: bool = False) -> tuple[dict[str, Any] | None, bool]:
+    """Release every port of the instance; nothing to release is no change."""
+    with store.transaction() as state:
+        instance = find_instance(state, name_or_uuid)
+        if instance is None:
+            return None, False
+        uuid = instance["uuid"]
+        held = network_api.network_info_for_instance(state, uuid)
+        if check_mode or not held:
+            return instance, bool(held)
+        network_api.deallocate_for_instance(state, uuid)
+        state.save_instance(uuid, ANY, network_info=[])
+        return state.instance(uuid), True
+
+
+def begin_step(store, uuid: str, step: str, now: str) -> tuple[dict[str, Any], bool]:
+    """Move task_state to ``step`` unless the instance is built already.
+
+    Returns the instance and whether the step is part of a build (False: the
+    step only converges an active instance and records nothing).
+    """
+    with store.transaction() as state:
+        instance = state.instance(uuid)
+        if is_built(instance):
+            return instance, False
+        _begin(state, uuid, step, now)
+        return state.instance(uuid), True
+
+
+def finish_step(store, uuid: str, step: str, now: str, **updates: Any) -> dict[str, Any]:
+    """Record a step's result; the last build step makes the instance active."""
+    with store.transaction() as state:
+        if step == states.SPAWNING:
+            updates.update(vm_state=states.ACTIVE, task_state=None, launched_at=now)
+        instance = state.save_instance(uuid, step, **updates)
+        state.finish_event(uuid, STEP_EVENTS[step], "Success", now)
+        if step == states.SPAWNING:
+            _finish_action(instance, now)
+        return state.instance(uuid)
+
+
+def fail_step(store, uuid: str, step: str, error: exceptions.NimbusError, host: str | None, now: str) -> None:
+    """Record a failed step: fault, event result, vm_state error."""
+    with store.transaction() as state:
+        _record_failure(state, uuid, step, error, host, now)
+
+
+def begin_delete(store, name_or_uuid: str, now: str, check_mode: bool = False) -> dict[str, Any] | None:
+    """Start a delete (task_state deleting) unless one already runs."""
+    with store.transaction() as state:
+        instance = find_instance(state, name_or_uuid)
+        if instance is None or check_mode or instance["task_state"] == states.DELETING:
+            return instance
+        uuid = instance["uuid"]
+        state.save_instance(uuid, states.EXPECTED_BEFORE[states.DELETING], task_state=states.DELETING)
+        state.start_action(uuid, "delete", now)
+        state.start_event(uuid, STEP_EVENTS[states.DELETING], now)
+        return state.instance(uuid)
+
+
+def release_claim(store, name_or_uuid: str, now: str, check_mode: bool = False) -> tuple[dict[str, Any] | None, bool]:
+    """Drop the instance's host claim; a delete in progress ends here.
+
+    A failed build keeps its record in vm_state error (with its fault) so the
+    operator can see it; a delete marks the record deleted, as Nova does. An
+    instance that never landed on a host is deleted here directly (Nova's
+    local delete): it has no domain, disks or ports to remove first.
+    """
+    with store.transaction() as state:
+        instance = find_instance(state, name_or_uuid)
+        if instance is None:
+            return None, False
+        uuid = instance["uuid"]
+        local_delete = instance.get("host") is None
+        deleting = instance["task_state"] == states.DELETING or local_delete
+        held = uuid in state.data.get("claims", {})
+        if check_mode:
+            return instance, held or deleting
+        state.drop_claim(uuid)
+        if deleting:
+            state.save_instance(
+                uuid,
+                states.EXPECTED_BEFORE[states.DELETING] if local_delete else states.DELETING,
+                vm_state=states.DELETED,
+                task_state=None,
+                power_state=states.NOSTATE,
+                deleted_at=now,
+            )
+            state.finish_event(uuid, STEP_EVENTS[states.DELETING], "Success", now)
+            _finish_action(state.instance(uuid), now)
+        return state.instance(uuid), held or deleting
+
+
+def _begin(state, uuid: str, step: str, now: str) -> None:
+    state.save_instance(uuid, states.EXPECTED_BEFORE[step], task_state=step)
+    state.start_event(uuid, STEP_EVENTS[step], now)
+
+
+def _record_failure(state, uuid: str, step: str, error: exceptions.NimbusError, host: str | None, now: str) -> None:
+    fault = error.to_fault(host)
+    fault["created_at"] = now
+    # A delete that raced the build owns the instance now: leave it alone.
+    state.save_instance(uuid, step, vm_state=states.ERROR, task_state=None, fault=fault)
+    state.finish_event(uuid, STEP_EVENTS[step], "Error", now, details=fault)
+    _finish_action(state.instance(uuid), now, message=error.message)
+
+
+def _finish_action(instance: dict[str, Any], now: str, message: str | None = None) -> None:
+    actions = instance.get("actions") or []
+    if actions:
+        actions[-1]["finish_time"] = now
+        actions[-1]["message"] = message

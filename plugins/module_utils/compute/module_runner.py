@@ -1,0 +1,32 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place a nimbus.compute module is built, run and failed."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+
+# (library name, whether it imported, the import traceback)
+Requirement = tuple[str, bool, "str | None"]
+
+
+def run_module(
+    argument_spec: dict[str, Any],
+    body: Callable[[dict[str, Any], bool], dict[str, Any]],
+    requirements: Iterable[Requirement] = (),
+    required_if: list | None = None,
+) -> None:
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=required_if)
+    for library, present, import_error in requirements:
+        if not present:
+            module.fail_json(msg=missing_required_lib(library), exception=import_error)
+    try:
+        result = body(module.params, module.check_mode)
+    except exceptions.NimbusError as error:
+        module.fail_json(msg=error.message, fault=error.to_fault(platform.node()))
+    module.exit_json(**result)

@@ -1,0 +1,69 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""From an instance record to what each compute-host step needs.
+
+Pure functions: the modules call them on the compute host with the instance
+the controller sent, and the unit tests call them with plain dicts.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.network.model import network_data_from_network_info
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.configdrive import meta_data_for
+
+REQUIRED_FIELDS = {
+    "block_device_map": ("uuid", "name", "hostname", "flavor", "image"),
+    "libvirt_domain": ("uuid", "name", "flavor", "block_device_info"),
+}
+
+
+def require_fields(instance: dict[str, Any], module: str) -> None:
+    missing = [field for field in REQUIRED_FIELDS[module] if not instance.get(field)]
+    if missing:
+        raise exceptions.InvalidInput("instance", f"must contain {', '.join(missing)} for {module}")
+
+
+def block_device_spec(
+    instance: dict[str, Any], instances_path: str, user_data: str | None, admin_pass: str | None
+) -> dict[str, Any]:
+    """What virt.block_device needs: root disk from the image, config drive."""
+    require_fields(instance, "block_device_map")
+    return {
+        "uuid": instance["uuid"],
+        "instances_path": instances_path,
+        "image": instance["image"],
+        "root_gb": instance["flavor"]["root_gb"],
+        "config_drive": {
+            "meta_data": meta_data_for(instance, admin_pass),
+            "network_data": network_data_from_network_info(instance.get("network_info") or []),
+            "user_data": user_data,
+        },
+    }
+
+
+def domain_spec(instance: dict[str, Any], virt_type: str) -> dict[str, Any]:
+    """What virt.domain_xml needs: sizes, disks, NICs, console and metadata."""
+    require_fields(instance, "libvirt_domain")
+    flavor = instance["flavor"]
+    block_device_info = instance["block_device_info"]
+    return {
+        "uuid": instance["uuid"],
+        "name": instance["name"],
+        "memory_mb": flavor["memory_mb"],
+        "vcpus": flavor["vcpus"],
+        "virt_type": virt_type,
+        "disks": block_device_info["disks"],
+        "interfaces": [
+            {"mac": vif["address"], "network": vif["network"]["meta"]["libvirt_network"], "model": "virtio"}
+            for vif in instance.get("network_info") or []
+        ],
+        "console_log": os.path.join(block_device_info["instance_dir"], "console.log"),
+        "metadata": {
+            "flavor": {key: flavor[key] for key in ("name", "vcpus", "memory_mb", "root_gb") if key in flavor},
+            "image": {key: instance["image"].get(key) for key in ("name", "sha256")},
+        },
+    }

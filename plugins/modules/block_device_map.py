@@ -1,0 +1,97 @@
+#!/usr/bin/python
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: block_device_map
+short_description: Prepare an instance's disks and config drive on its compute host, as Nova's block device mapping does
+description:
+  - Fetches the image into C(<instances_path>/_base), keyed and verified by its sha256, creates the root disk as a
+    qcow2 overlay of the flavor's C(root_gb), and builds the config drive (ISO 9660, label C(config-2)) with
+    C(openstack/latest/meta_data.json), C(network_data.json), C(vendor_data.json) and C(user_data).
+  - Returns C(block_device_info) with Nova's device names (C(vda), ...), which M(nimbus.compute.libvirt_domain) uses.
+  - Files already in place are left alone; the config drive is rebuilt only when its content would change.
+    A failure removes what this run created.
+  - With O(state=absent), removes the instance's directory and everything in it (cached base images stay).
+  - With O(store_path), the controller records the step (task_state C(block_device_mapping)) in the store.
+version_added: 0.1.0
+author: nimbus.compute contributors
+extends_documentation_fragment:
+  - nimbus.compute.store
+attributes:
+  check_mode:
+    support: full
+    description: Computes whether files would be created or removed; touches nothing.
+  diff_mode:
+    support: none
+    description: The change is RV(block_device_info).
+  idempotent:
+    support: full
+    description: A second run with the same instance changes nothing.
+options:
+  admin_pass:
+    description: Administrator password written to the config drive's C(meta_data.json); never logged or stored.
+    type: str
+  instance:
+    description:
+      - The instance, as M(nimbus.compute.host_select) and M(nimbus.compute.network_allocate) return it. Needs
+        C(uuid), C(name), C(hostname), C(flavor) and C(image); C(network_info), C(metadata) and C(public_keys) go
+        to the config drive. With O(store_path), only C(uuid) is needed: the record is read from the store.
+    type: dict
+    required: true
+  instances_path:
+    description: Directory holding instance directories and the C(_base) image cache on the compute host.
+    type: path
+    default: /var/lib/nimbus/instances
+  state:
+    description: V(present) prepares the disks; V(absent) removes them.
+    type: str
+    default: present
+    choices: [present, absent]
+  user_data:
+    description: User data for the guest (at most 65535 bytes), written to the config drive; never logged or stored.
+    type: str
+requirements:
+  - pycdlib
+  - qemu-img
+"""
+
+EXAMPLES = r"""
+- name: Prepare the disks on the chosen host
+  nimbus.compute.block_device_map:
+    store_path: "{{ nimbus_store_path }}"
+    instance: "{{ scheduled.instance }}"
+    user_data: "{{ lookup('ansible.builtin.file', 'cloud-config.yml') }}"
+  delegate_to: "{{ scheduled.host }}"
+"""
+
+RETURN = r"""
+block_device_info:
+  description: The instance's disks with Nova's device names, boot first.
+  returned: with O(state=present)
+  type: dict
+  sample:
+    root_device_name: /dev/vda
+    instance_dir: /var/lib/nimbus/instances/2f5b0a8e-3a53-4f7e-9a62-0f3f0f2a1b11
+    disks:
+      - {device_name: vda, bus: virtio, type: disk, format: qcow2, boot_index: 0}
+      - {device_name: hdd, bus: ide, type: cdrom, format: raw, boot_index: null}
+instance:
+  description: The instance record after the step.
+  returned: when run through the action plugin with O(store_path)
+  type: dict
+"""
+
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, compute_host
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.configdrive import HAS_PYCDLIB, PYCDLIB_IMPORT_ERROR
+
+
+def main() -> None:
+    requirements = [("pycdlib", HAS_PYCDLIB, PYCDLIB_IMPORT_ERROR)]
+    run_module(argspecs.BLOCK_DEVICE_MAP, compute_host.block_device_map, requirements)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+#!/usr/bin/python
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: instance_info
+short_description: Read instances, their states, faults and actions from the store
+description:
+  - Returns one instance by name or uuid, or every instance that is not deleted, with its vm, task and power
+    states, host, network_info, block_device_info, fault and instance actions with per-step events, like
+    C(nova show) and C(nova instance-action-list).
+  - Runs on the controller (in the action plugin's process).
+version_added: 0.1.0
+author: nimbus.compute contributors
+extends_documentation_fragment:
+  - nimbus.compute.store
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+  diff_mode:
+    support: none
+    description: The module only reads.
+  idempotent:
+    support: full
+    description: The module only reads.
+options:
+  name:
+    description: Name or uuid of the instance; all instances when omitted.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Show one instance
+  nimbus.compute.instance_info:
+    store_path: "{{ nimbus_store_path }}"
+    name: web1
+  register: info
+"""
+
+RETURN = r"""
+instances:
+  description: The matching instances; empty when none matches.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, controller
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
+
+
+def main() -> None:
+    run_module(argspecs.INSTANCE_INFO, lambda params, check_mode: controller.instance_info(params))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+#!/usr/bin/python
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: libvirt_domain
+short_description: Plug an instance's VIFs, define and start its libvirt domain, as Nova's driver.spawn does
+description:
+  - Reserves each VIF's MAC and IP on its libvirt network's DHCP server (live and persistent), builds the domain
+    XML with lxml (uuid, name, memory, vcpus, disks, interfaces with their MACs, a serial console logged to
+    C(console.log) in the instance directory, and a metadata element with the instance's uuid, flavor and image),
+    defines and starts the domain, and waits until it is running.
+  - A domain already defined from the same instance is left alone (started if it is not running).
+    A failure removes the domain and DHCP entries this run made.
+  - With O(state=absent), destroys and undefines the domain and removes its DHCP entries.
+  - With O(store_path), the controller records the step (task_state C(spawning), then vm_state C(active)); with
+    O(state=absent) it starts the instance's delete (task_state C(deleting)).
+version_added: 0.1.0
+author: nimbus.compute contributors
+extends_documentation_fragment:
+  - nimbus.compute.libvirt
+  - nimbus.compute.store
+attributes:
+  check_mode:
+    support: full
+    description: Decides C(changed) exactly as a real run would; defines, starts and plugs nothing.
+  diff_mode:
+    support: full
+    description: Shows the domain XML before and after.
+  idempotent:
+    support: full
+    description: A second run with the same instance changes nothing.
+options:
+  instance:
+    description:
+      - The instance, as M(nimbus.compute.block_device_map) returns it. Needs C(uuid), C(name), C(flavor) and
+        C(block_device_info); C(network_info) gives the NICs. With O(store_path), only C(uuid) is needed.
+    type: dict
+    required: true
+  state:
+    description: V(present) defines and starts the domain; V(absent) destroys and undefines it.
+    type: str
+    default: present
+    choices: [present, absent]
+  virt_type:
+    description:
+      - Domain type. V(kvm) in production; V(qemu) (TCG emulation) where KVM is unavailable.
+    type: str
+    default: kvm
+    choices: [kvm, qemu]
+  wait_timeout:
+    description: Seconds to wait for the domain to be running.
+    type: int
+    default: 60
+requirements:
+  - lxml
+"""
+
+EXAMPLES = r"""
+- name: Spawn the instance on its host
+  nimbus.compute.libvirt_domain:
+    store_path: "{{ nimbus_store_path }}"
+    instance: "{{ mapped.instance }}"
+    virt_type: qemu
+  delegate_to: "{{ mapped.instance.host }}"
+
+- name: Remove the domain
+  nimbus.compute.libvirt_domain:
+    instance:
+      uuid: 2f5b0a8e-3a53-4f7e-9a62-0f3f0f2a1b11
+    state: absent
+"""
+
+RETURN = r"""
+power_state:
+  description: Nova's power_state of the domain (1 running, 4 shutdown, 0 no state).
+  returned: with O(state=present)
+  type: int
+  sample: 1
+domain_xml:
+  description: The domain XML that was (or would be) defined.
+  returned: with O(state=present)
+  type: str
+instance:
+  description: The instance record after the step.
+  returned: when run through the action plugin with O(store_path)
+  type: dict
+"""
+
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, compute_host
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.domain_xml import HAS_LXML, LXML_IMPORT_ERROR
+
+
+def main() -> None:
+    run_module(
+        argspecs.LIBVIRT_DOMAIN,
+        compute_host.libvirt_domain,
+        [("libvirt-python", HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR), ("lxml", HAS_LXML, LXML_IMPORT_ERROR)],
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugins of the steps that run on the chosen compute host.
+
+Around the module run on the compute host, the controller moves task_state
+forward (compare-and-swap), records the step's event and its result, or the
+fault when it fails. Without ``store_path`` the module runs alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
+from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import NimbusAction
+
+
+class ComputeStepAction(NimbusAction):
+    MODULE = ""
+    STEP = ""
+
+    def result_updates(self, module_result: dict[str, Any]) -> dict[str, Any]:
+        """The instance fields this step's module result sets."""
+        raise NotImplementedError
+
+    def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("store_path"):
+            return self.execute(self.MODULE, args, task_vars)
+        store = self.store(args)
+        if args["state"] == "absent":
+            return self.remove(store, args, task_vars)
+        uuid = args["instance"].get("uuid")
+        if not uuid:
+            raise exceptions.InvalidInput("instance.uuid", "is required when store_path is set")
+        if self.check_mode:
+            instance = flow.find_instance(store.snapshot(), uuid) or args["instance"]
+            return self.with_instance(self.execute(self.MODULE, self.module_args(args, instance), task_vars), instance)
+        instance, building = flow.begin_step(store, uuid, self.STEP, self.now())
+        try:
+            result = self.execute(self.MODULE, self.module_args(args, instance), task_vars)
+        except exceptions.NimbusError as error:
+            if building:
+                flow.fail_step(store, uuid, self.STEP, error, self.host_name(task_vars), self.now())
+            raise
+        if building:
+            instance = flow.finish_step(store, uuid, self.STEP, self.now(), **self.result_updates(result))
+        return self.with_instance(result, instance)
+
+    def remove(self, store, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        key = args["instance"].get("uuid") or args["instance"].get("name", "")
+        instance = flow.find_instance(store.snapshot(), key)
+        if instance is None:
+            return {"changed": False, "instance": None}
+        result = self.execute(self.MODULE, self.module_args(args, instance), task_vars)
+        return self.with_instance(result, instance)
+
+    @staticmethod
+    def module_args(args: dict[str, Any], instance: dict[str, Any]) -> dict[str, Any]:
+        return {**args, "instance": flow.compute_view(instance)}
+
+    @staticmethod
+    def with_instance(result: dict[str, Any], instance: dict[str, Any]) -> dict[str, Any]:
+        result["instance"] = instance
+        result.setdefault("ansible_facts", {})["nimbus_instance"] = instance
+        return result

@@ -1,0 +1,76 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every nimbus.compute action plugin shares.
+
+The action plugins run on the controller: they own the store transitions
+around a step (DESIGN.md), validate arguments against the same spec as the
+module, and turn a NimbusError into one clear failure.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
+
+
+def plain(data: Any) -> Any:
+    """Task arguments as plain JSON types, safe to store and to compare."""
+    return json.loads(json.dumps(data))
+
+
+class NimbusAction(ActionBase):
+    """Base class: subclasses set ARGUMENT_SPEC and implement ``run_step``."""
+
+    ARGUMENT_SPEC: ClassVar[dict[str, Any]] = {}
+    REQUIRED_IF: ClassVar[list] = []
+    TRANSFERS_FILES = False
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        del tmp
+        _, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC, required_if=self.REQUIRED_IF)
+        try:
+            result.update(self.run_step(plain(args), task_vars or {}))
+        except exceptions.NimbusError as error:
+            result.update(failed=True, msg=error.message, fault=error.to_fault(self.host_name(task_vars)))
+        return result
+
+    def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def check_mode(self) -> bool:
+        return bool(self._task.check_mode)
+
+    def store(self, args: dict[str, Any]):
+        if not args.get("store_path"):
+            raise AnsibleActionFail("store_path is required: the controller keeps instance state in the store")
+        return open_store(args["store_path"])
+
+    def host_name(self, task_vars: dict[str, Any] | None) -> str | None:
+        """The host the module runs on: the delegated one when delegating."""
+        if self._task.delegate_to:
+            return str(self._task.delegate_to)
+        return (task_vars or {}).get("inventory_hostname")
+
+    def execute(self, module: str, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        """Run the module on its host; its failure becomes a NimbusError."""
+        args = {key: value for key, value in args.items() if key != "store_path" and value is not None}
+        result = self._execute_module(module_name=f"nimbus.compute.{module}", module_args=args, task_vars=task_vars)
+        if result.get("failed"):
+            fault = result.get("fault") or {}
+            error = exceptions.NimbusError(result.get("msg", f"{module} failed"), **(fault.get("details") or {}))
+            error.code = fault.get("code", 500)
+            error.module_result = result
+            raise error
+        return result
+
+    @staticmethod
+    def now() -> str:
+        return utcnow()
