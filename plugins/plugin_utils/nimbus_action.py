@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
 from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store

@@ -113,7 +113,7 @@ def schedule_instance(
             _record_failure(state, instance["uuid"], states.SCHEDULING, error, None, now)
         else:
             chosen = destinations[0]
-            state.claim(instance["uuid"], chosen.host, scheduler.claim_for(spec))
+            state.claim(instance["uuid"], chosen.host, host_state_mod.claim_for(spec))
             state.save_instance(
                 instance["uuid"],
                 states.SCHEDULING,
@@ -213,10 +213,10 @@ def finish_step(store, uuid: str, step: str, now: str, **updates: Any) -> dict[s
     with store.transaction() as state:
         if step == states.SPAWNING:
             updates.update(vm_state=states.ACTIVE, task_state=None, launched_at=now)
-        instance = state.save_instance(uuid, step, **updates)
+        state.save_instance(uuid, step, **updates)
         state.finish_event(uuid, STEP_EVENTS[step], "Success", now)
         if step == states.SPAWNING:
-            _finish_action(instance, now)
+            state.finish_action(uuid, now)
         return state.instance(uuid)
 
 
@@ -259,16 +259,19 @@ def release_claim(store, name_or_uuid: str, now: str, check_mode: bool = False) 
             return instance, held or deleting
         state.drop_claim(uuid)
         if deleting:
+            if instance["task_state"] != states.DELETING:
+                state.start_action(uuid, "delete", now)
+                state.start_event(uuid, STEP_EVENTS[states.DELETING], now)
             state.save_instance(
                 uuid,
-                states.EXPECTED_BEFORE[states.DELETING] if local_delete else states.DELETING,
+                states.EXPECTED_BEFORE[states.DELETING],
                 vm_state=states.DELETED,
                 task_state=None,
                 power_state=states.NOSTATE,
                 deleted_at=now,
             )
             state.finish_event(uuid, STEP_EVENTS[states.DELETING], "Success", now)
-            _finish_action(state.instance(uuid), now)
+            state.finish_action(uuid, now)
         return state.instance(uuid), held or deleting
 
 
@@ -283,11 +286,4 @@ def _record_failure(state, uuid: str, step: str, error: exceptions.NimbusError, 
     # A delete that raced the build owns the instance now: leave it alone.
     state.save_instance(uuid, step, vm_state=states.ERROR, task_state=None, fault=fault)
     state.finish_event(uuid, STEP_EVENTS[step], "Error", now, details=fault)
-    _finish_action(state.instance(uuid), now, message=error.message)
-
-
-def _finish_action(instance: dict[str, Any], now: str, message: str | None = None) -> None:
-    actions = instance.get("actions") or []
-    if actions:
-        actions[-1]["finish_time"] = now
-        actions[-1]["message"] = message
+    state.finish_action(uuid, now, message=error.message)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 
 # (library name, whether it imported, the import traceback)

@@ -1,0 +1,137 @@
+"""The build and delete flow on a real JSON store."""
+
+import pytest
+
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
+from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
+
+NOW = "2026-11-23T10:00:00Z"
+FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
+IMAGES = {"tiny": {"source": "/images/tiny.qcow2", "sha256": "a" * 64}}
+NETWORKS = {
+    "private": {
+        "cidr": "198.18.0.0/24",
+        "gateway": "198.18.0.1",
+        "allocation_pools": [{"start": "198.18.0.10", "end": "198.18.0.12"}],
+    }
+}
+HOST = {"up": True, "vcpus": 2, "memory_mb": 2048, "disk_gb": 20, "cpu_arch": "x86_64", "virt_types": ["qemu"]}
+
+
+def request(name="web1", **overrides):
+    raw = {"name": name, "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}], **overrides}
+    return validate_request(raw, FLAVORS, IMAGES, NETWORKS)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return JSONStore(str(tmp_path / "store.json"))
+
+
+def build(store, name="web1", hosts=None):
+    instance, changed = flow.schedule_instance(store, request(name), hosts or {"c1": HOST}, {}, NOW)
+    uuid = instance["uuid"]
+    flow.allocate_network(store, uuid, NETWORKS, NOW)
+    for step, updates in (
+        (states.BLOCK_DEVICE_MAPPING, {"block_device_info": {"disks": []}}),
+        (states.SPAWNING, {"power_state": states.RUNNING}),
+    ):
+        _, building = flow.begin_step(store, uuid, step, NOW)
+        assert building
+        flow.finish_step(store, uuid, step, NOW, **updates)
+    return store.snapshot().instance(uuid), changed
+
+
+def test_build_walks_nova_states_to_active(store):
+    instance, changed = build(store)
+    assert changed
+    assert (instance["vm_state"], instance["task_state"], instance["power_state"]) == ("active", None, 1)
+    assert instance["host"] == "c1"
+    assert instance["launched_at"] == NOW
+    assert instance["network_info"][0]["network"]["subnets"][0]["ips"][0]["address"] == "198.18.0.10"
+    events = [(e["event"], e["result"]) for e in instance["actions"][-1]["events"]]
+    assert events == [
+        ("schedule", "Success"),
+        ("allocate_network", "Success"),
+        ("block_device_mapping", "Success"),
+        ("spawn", "Success"),
+    ]
+    assert store.snapshot().data["claims"][instance["uuid"]]["host"] == "c1"
+
+
+def test_second_request_for_active_name_changes_nothing(store):
+    first, _ = build(store)
+    again, changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    assert not changed
+    assert again["uuid"] == first["uuid"]
+    assert len(store.snapshot().data["instances"]) == 1
+    _, building = flow.begin_step(store, first["uuid"], states.BLOCK_DEVICE_MAPPING, NOW)
+    assert not building
+
+
+def test_steps_out_of_order_lose_the_compare_and_swap(store):
+    instance, _ = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    with pytest.raises(exceptions.UnexpectedTaskStateError):
+        flow.begin_step(store, instance["uuid"], states.SPAWNING, NOW)
+
+
+def test_no_valid_host_is_recorded_as_fault(store):
+    full = {**HOST, "memory_mb": 512}
+    with pytest.raises(exceptions.NoValidHost) as raised:
+        flow.schedule_instance(store, request(), {"c1": full, "c2": {"up": False}}, {}, NOW)
+    assert "c1" in raised.value.message and "c2" in raised.value.message
+    (instance,) = store.snapshot().data["instances"].values()
+    assert (instance["vm_state"], instance["task_state"]) == ("error", None)
+    assert instance["fault"]["message"] == raised.value.message
+    assert store.snapshot().data["claims"] == {}
+
+
+def test_error_instance_blocks_a_rebuild_until_deleted(store):
+    with pytest.raises(exceptions.NoValidHost):
+        flow.schedule_instance(store, request(), {"c1": {"up": False}}, {}, NOW)
+    with pytest.raises(exceptions.Conflict, match="delete it"):
+        flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    instance, changed = flow.release_claim(store, "web1", NOW)
+    assert changed and instance["vm_state"] == "deleted"  # never landed: Nova's local delete
+    _, changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    assert changed
+
+
+def test_failed_step_records_fault_and_error(store):
+    instance, _ = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    flow.allocate_network(store, instance["uuid"], NETWORKS, NOW)
+    flow.begin_step(store, instance["uuid"], states.BLOCK_DEVICE_MAPPING, NOW)
+    flow.fail_step(store, instance["uuid"], states.BLOCK_DEVICE_MAPPING, exceptions.ImageError("bad"), "c1", NOW)
+    failed = store.snapshot().instance(instance["uuid"])
+    assert (failed["vm_state"], failed["task_state"]) == ("error", None)
+    assert failed["fault"]["host"] == "c1" and failed["fault"]["code"] == 400
+    assert failed["actions"][-1]["events"][-1]["result"] == "Error"
+
+
+def test_delete_releases_everything_and_marks_deleted(store):
+    instance, _ = build(store)
+    assert flow.begin_delete(store, "web1", NOW)["task_state"] == "deleting"
+    _, released = flow.deallocate_network(store, instance["uuid"])
+    deleted, dropped = flow.release_claim(store, instance["uuid"], NOW)
+    assert released and dropped
+    assert deleted["vm_state"] == "deleted" and deleted["deleted_at"] == NOW
+    data = store.snapshot().data
+    assert data["claims"] == {} and data["ports"] == {}
+    assert flow.find_instance(store.snapshot(), "web1") is None
+    assert [a["action"] for a in deleted["actions"]] == ["create", "delete"]
+
+
+def test_check_mode_writes_nothing(store):
+    instance, changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW, check_mode=True)
+    assert changed and instance["vm_state"] == "building"
+    assert store.snapshot().data["instances"] == {}
+
+
+def test_two_instances_never_share_an_address(store):
+    first, _ = build(store, "web1")
+    second, _ = build(store, "web2")
+    ips = {vif["network"]["subnets"][0]["ips"][0]["address"] for vif in first["network_info"] + second["network_info"]}
+    assert ips == {"198.18.0.10", "198.18.0.11"}
