@@ -163,11 +163,16 @@ def parse_image_info(output: str) -> dict[str, Any]:
     }
 
 
+def run_qemu_img(command: list[str]) -> str:
+    """stdout of a qemu-img command; ImageError with its stderr when it fails."""
+    if shutil.which(command[0]) is None:
+        raise VirtError(f"{command[0]} is not installed on this host")
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ImageError(f"{' '.join(command[:2])} failed: {result.stderr.strip()}", command=command)
+    return result.stdout
+
+
 def image_info(path: str) -> dict[str, Any]:
     """{format, virtual_size (bytes), backing_file (or None)} of a disk image, from ``qemu-img info``."""
-    if shutil.which("qemu-img") is None:
-        raise VirtError("qemu-img is not installed on this host")
-    result = subprocess.run(qemu_img_info_command(path), capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ImageError(f"qemu-img info {path}: {result.stderr.strip()}", path=path)
-    return parse_image_info(result.stdout)
+    return parse_image_info(run_qemu_img(qemu_img_info_command(path)))

@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import subprocess
+
+import pytest
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import ImageError, InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_device, imagecache
+
+UUID = "0d8e6f7a-1b2c-4d5e-8f90-a1b2c3d4e5f6"
+GiB = 1024**3
+
+
+def sha256_of(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+@pytest.fixture
+def image(make_qcow2):
+    path = make_qcow2("cirros.qcow2", "64M")
+    return {"name": "cirros", "source": path, "sha256": sha256_of(path), "disk_format": "qcow2"}
+
+
+@pytest.fixture
+def spec(tmp_path, image):
+    return {
+        "uuid": UUID,
+        "instances_path": str(tmp_path / "instances"),
+        "image": image,
+        "root_gb": 1,
+        "config_drive": {
+            "meta_data": {"uuid": UUID, "name": "vm1"},
+            "network_data": {"links": [], "networks": [], "services": []},
+            "user_data": "#cloud-config\n",
+        },
+    }
+
+
+def read_text(path):
+    with open(path, encoding="ascii") as handle:
+        return handle.read()
+
+
+def listing(root):
+    return sorted(
+        os.path.relpath(os.path.join(directory, name), root)
+        for directory, dirs, files in os.walk(root)
+        for name in dirs + files
+    )
+
+
+def test_check_mode_predicts_and_touches_nothing(spec, tmp_path):
+    result = block_device.ensure_block_devices(spec, check_mode=True)
+    assert result["changed"] is True
+    assert not os.path.exists(spec["instances_path"])
+    disks = result["block_device_info"]["disks"]
+    assert [disk["device_name"] for disk in disks] == ["vda", "hdd"]
+
+
+def test_creates_overlay_and_config_drive(spec, image):
+    result = block_device.ensure_block_devices(spec, check_mode=False)
+    assert result["changed"] is True
+    directory = os.path.join(spec["instances_path"], UUID)
+    base = os.path.join(spec["instances_path"], "_base", image["sha256"])
+    assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+    assert imagecache.image_info(os.path.join(directory, "disk")) == {
+        "format": "qcow2",
+        "virtual_size": GiB,
+        "backing_file": base,
+    }
+    assert result["block_device_info"] == {
+        "root_device_name": "/dev/vda",
+        "instance_dir": directory,
+        "disks": [
+            {
+                "device_name": "vda",
+                "path": os.path.join(directory, "disk"),
+                "bus": "virtio",
+                "type": "disk",
+                "format": "qcow2",
+                "boot_index": 0,
+                "size_bytes": GiB,
+            },
+            {
+                "device_name": "hdd",
+                "path": os.path.join(directory, "disk.config"),
+                "bus": "ide",
+                "type": "cdrom",
+                "format": "raw",
+                "boot_index": None,
+                "size_bytes": os.path.getsize(os.path.join(directory, "disk.config")),
+            },
+        ],
+    }
+
+
+def test_second_run_is_unchanged_in_both_modes(spec):
+    first = block_device.ensure_block_devices(spec, check_mode=False)
+    directory = os.path.join(spec["instances_path"], UUID)
+    mtimes = {name: os.stat(os.path.join(directory, name)).st_mtime_ns for name in os.listdir(directory)}
+    assert block_device.ensure_block_devices(spec, check_mode=True) == {**first, "changed": False}
+    assert block_device.ensure_block_devices(spec, check_mode=False) == {**first, "changed": False}
+    assert {name: os.stat(os.path.join(directory, name)).st_mtime_ns for name in os.listdir(directory)} == mtimes
+
+
+def test_changed_user_data_rebuilds_only_the_config_drive(spec):
+    block_device.ensure_block_devices(spec, check_mode=False)
+    directory = os.path.join(spec["instances_path"], UUID)
+    disk_mtime = os.stat(os.path.join(directory, "disk")).st_mtime_ns
+    digest = read_text(os.path.join(directory, "disk.config.sha256"))
+    spec["config_drive"]["user_data"] = "#cloud-config\nhostname: other\n"
+    assert block_device.ensure_block_devices(spec, check_mode=True)["changed"] is True
+    assert read_text(os.path.join(directory, "disk.config.sha256")) == digest
+    assert block_device.ensure_block_devices(spec, check_mode=False)["changed"] is True
+    assert read_text(os.path.join(directory, "disk.config.sha256")) != digest
+    assert os.stat(os.path.join(directory, "disk")).st_mtime_ns == disk_mtime
+    assert block_device.ensure_block_devices(spec, check_mode=False)["changed"] is False
+
+
+def test_without_config_drive(spec):
+    spec["config_drive"] = None
+    result = block_device.ensure_block_devices(spec, check_mode=False)
+    assert [disk["device_name"] for disk in result["block_device_info"]["disks"]] == ["vda"]
+    assert sorted(os.listdir(os.path.join(spec["instances_path"], UUID))) == ["disk"]
+
+
+def test_dropping_the_config_drive_removes_it(spec):
+    block_device.ensure_block_devices(spec, check_mode=False)
+    spec["config_drive"] = None
+    assert block_device.ensure_block_devices(spec, check_mode=True)["changed"] is True
+    assert block_device.ensure_block_devices(spec, check_mode=False)["changed"] is True
+    assert sorted(os.listdir(os.path.join(spec["instances_path"], UUID))) == ["disk"]
+
+
+def test_larger_root_gb_grows_the_disk(spec):
+    block_device.ensure_block_devices(spec, check_mode=False)
+    spec["root_gb"] = 2
+    assert block_device.ensure_block_devices(spec, check_mode=False)["changed"] is True
+    disk = os.path.join(spec["instances_path"], UUID, "disk")
+    assert imagecache.image_info(disk)["virtual_size"] == 2 * GiB
+
+
+def test_smaller_root_gb_is_refused(spec):
+    spec["root_gb"] = 2
+    block_device.ensure_block_devices(spec, check_mode=False)
+    spec["root_gb"] = 1
+    with pytest.raises(block_device.DiskInUse):
+        block_device.ensure_block_devices(spec, check_mode=True)
+
+
+def test_root_gb_zero_takes_the_image_size(spec):
+    spec["root_gb"] = 0
+    result = block_device.ensure_block_devices(spec, check_mode=False)
+    assert result["block_device_info"]["disks"][0]["size_bytes"] == 64 * 1024 * 1024
+
+
+def test_image_larger_than_root_disk_is_refused_and_nothing_is_left(spec, make_qcow2):
+    big = make_qcow2("big.qcow2", "2G")
+    spec["image"] = {"name": "big", "source": big, "sha256": sha256_of(big), "disk_format": "qcow2"}
+    with pytest.raises(ImageError) as info:
+        block_device.ensure_block_devices(spec, check_mode=False)
+    assert "1 GiB" in info.value.message
+    # Only the verified image stays, in the shared cache.
+    digest = sha256_of(big)
+    assert listing(spec["instances_path"]) == ["_base", f"_base/{digest}", "_base/locks", f"_base/locks/{digest}.lock"]
+
+
+def test_declared_format_must_match(spec):
+    spec["image"]["disk_format"] = "raw"
+    with pytest.raises(ImageError) as info:
+        block_device.ensure_block_devices(spec, check_mode=False)
+    assert "declared raw" in info.value.message
+    assert not os.path.exists(os.path.join(spec["instances_path"], UUID))
+
+
+def test_image_with_a_backing_file_is_refused(spec, tmp_path, make_qcow2):
+    base = make_qcow2("base.qcow2")
+    sneaky = str(tmp_path / "sneaky.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", sneaky], check=True)
+    spec["image"] = {"name": "sneaky", "source": sneaky, "sha256": None, "disk_format": "qcow2"}
+    with pytest.raises(ImageError, match="backing file"):
+        block_device.ensure_block_devices(spec, check_mode=False)
+
+
+def test_failure_removes_only_what_this_call_created(spec, monkeypatch):
+    def broken_iso(path, files):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(block_device.configdrive, "write_iso", broken_iso)
+    with pytest.raises(OSError, match="disk full"):
+        block_device.ensure_block_devices(spec, check_mode=False)
+    assert not os.path.exists(os.path.join(spec["instances_path"], UUID))
+
+
+def test_failure_keeps_a_directory_that_was_there(spec, monkeypatch):
+    directory = os.path.join(spec["instances_path"], UUID)
+    os.makedirs(directory)
+    open(os.path.join(directory, "console.log"), "w").close()
+    monkeypatch.setattr(block_device.configdrive, "write_iso", lambda path, files: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        block_device.ensure_block_devices(spec, check_mode=False)
+    assert os.listdir(directory) == ["console.log"]
+
+
+def test_disk_of_another_image_is_not_overwritten(spec, make_qcow2):
+    block_device.ensure_block_devices(spec, check_mode=False)
+    other = make_qcow2("other.qcow2", "32M")
+    spec["image"] = {"name": "other", "source": other, "sha256": sha256_of(other), "disk_format": "qcow2"}
+    with pytest.raises(block_device.DiskInUse):
+        block_device.ensure_block_devices(spec, check_mode=False)
+
+
+@pytest.mark.parametrize(
+    ("existing", "backing", "size", "expected"),
+    [
+        (None, "/b", GiB, "create"),
+        (None, None, None, "create"),
+        ({"format": "qcow2", "backing_file": "/b", "virtual_size": GiB}, "/b", GiB, None),
+        ({"format": "qcow2", "backing_file": "/b", "virtual_size": GiB}, None, None, None),
+        ({"format": "qcow2", "backing_file": "/b", "virtual_size": GiB}, "/b", 2 * GiB, "resize"),
+    ],
+)
+def test_disk_action(existing, backing, size, expected):
+    assert block_device.disk_action(existing, backing, size) == expected
+
+
+@pytest.mark.parametrize(
+    ("existing", "backing", "size"),
+    [
+        ({"format": "qcow2", "backing_file": "/a", "virtual_size": GiB}, "/b", GiB),
+        ({"format": "raw", "backing_file": None, "virtual_size": GiB}, "/b", GiB),
+        ({"format": "qcow2", "backing_file": "/b", "virtual_size": 2 * GiB}, "/b", GiB),
+    ],
+)
+def test_disk_action_refuses(existing, backing, size):
+    with pytest.raises(block_device.DiskInUse):
+        block_device.disk_action(existing, backing, size)
+
+
+@pytest.mark.parametrize(
+    ("exists", "recorded", "expected"),
+    [(False, None, True), (False, "d", True), (True, None, True), (True, "x", True), (True, "d", False)],
+)
+def test_config_drive_needs_build(exists, recorded, expected):
+    assert block_device.config_drive_needs_build(exists, recorded, "d") is expected
+
+
+def test_remove_block_devices(spec):
+    block_device.ensure_block_devices(spec, check_mode=False)
+    directory = os.path.join(spec["instances_path"], UUID)
+    assert block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=True) == {"changed": True}
+    assert os.path.isdir(directory)
+    assert block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=False) == {"changed": True}
+    assert not os.path.exists(directory)
+    assert os.listdir(os.path.join(spec["instances_path"], "_base"))
+    assert block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=False) == {"changed": False}
+
+
+@pytest.mark.parametrize("bad", ["..", "_base", "", "../etc", UUID.upper(), UUID.replace("-", ""), f"{UUID}/..", None])
+def test_remove_refuses_non_canonical_uuid(tmp_path, bad):
+    with pytest.raises(InvalidInput) as info:
+        block_device.remove_block_devices(str(tmp_path), bad, check_mode=False)
+    assert info.value.field == "uuid"
+
+
+def test_ensure_refuses_non_canonical_uuid(spec):
+    spec["uuid"] = "../x"
+    with pytest.raises(InvalidInput):
+        block_device.ensure_block_devices(spec, check_mode=True)
