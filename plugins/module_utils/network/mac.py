@@ -1,0 +1,33 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""MAC addresses for ports, as Neutron makes them: base fa:16:3e, three random octets."""
+
+from __future__ import annotations
+
+import random
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import NimbusError
+
+MAC_PREFIX = "fa:16:3e"
+MAC_GENERATION_RETRIES = 16
+
+
+class MacAddressGenerationFailure(NimbusError):
+    """Neutron's name: no unused MAC address was found within the retries."""
+
+
+def random_mac(rng: random.Random) -> str:
+    return MAC_PREFIX + "".join(f":{rng.randrange(256):02x}" for _ in range(3))
+
+
+def generate_mac(in_use: set[str], rng: random.Random | None = None, retries: int = MAC_GENERATION_RETRIES) -> str:
+    """A MAC address with Neutron's prefix that is not in ``in_use`` (compared case-insensitively)."""
+    rng = rng or random.Random()
+    used = {mac.lower() for mac in in_use}
+    for _ in range(retries):
+        mac = random_mac(rng)
+        if mac not in used:
+            return mac
+    raise MacAddressGenerationFailure(
+        f"no unused MAC address with prefix {MAC_PREFIX} found in {retries} attempts", retries=retries
+    )

@@ -1,0 +1,63 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The store API every backend implements.
+
+A backend only has to load and save the schema-1 data under a lock; all the
+record logic (compare-and-swap, actions, claims) lives in ``StoreState`` and is
+shared.  A PostgreSQL backend would take ``SELECT ... FOR UPDATE`` where the
+JSON backend takes ``flock``.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError
+
+SCHEMA_VERSION = 1
+COLLECTIONS = ("instances", "claims", "ports", "host_facts")
+
+
+def empty_data() -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, **{name: {} for name in COLLECTIONS}}
+
+
+def check_data(data: Any, where: str) -> dict[str, Any]:
+    """Schema-1 data with every collection present; StoreError naming ``where`` otherwise."""
+    if not isinstance(data, dict):
+        raise StoreError(f"store {where} is not a JSON object", path=where, reason="not an object")
+    if data.get("schema") != SCHEMA_VERSION:
+        reason = f"schema {data.get('schema')!r}, expected {SCHEMA_VERSION}"
+        raise StoreError(f"store {where} has {reason}", path=where, reason=reason)
+    for name in COLLECTIONS:
+        data.setdefault(name, {})
+        if not isinstance(data[name], dict):
+            reason = f"{name!r} is not an object"
+            raise StoreError(f"store {where}: {reason}", path=where, reason=reason)
+    return data
+
+
+class Store(abc.ABC):
+    """A place the controller keeps instances, claims, ports and host facts."""
+
+    @abc.abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[Any]:
+        """Exclusive read-modify-write: yields a StoreState, saves it on normal exit iff it changed."""
+
+    @abc.abstractmethod
+    def snapshot(self) -> Any:
+        """A consistent read: a StoreState whose changes are never saved."""
+
+    @contextlib.contextmanager
+    def _nested_guard(self) -> Iterator[None]:
+        # flock is per open file: a nested transaction in one process would deadlock on itself.
+        if getattr(self, "_in_transaction", False):
+            raise StoreError("a store transaction is already open in this process; nest the work instead")
+        self._in_transaction = True
+        try:
+            yield
+        finally:
+            self._in_transaction = False

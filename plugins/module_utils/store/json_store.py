@@ -1,0 +1,116 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The embedded store: one JSON file, guarded by flock on ``<path>.lock``.
+
+Writes are atomic (temp file in the same directory, fsync, rename, fsync of the
+directory), so a crash leaves either the old or the new file, never half of one.
+A file that cannot be read is an error, never a reason to start afresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError
+from ansible_collections.nimbus.compute.plugins.module_utils.store.base import Store, empty_data
+from ansible_collections.nimbus.compute.plugins.module_utils.store.state import StoreState
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def _error(path: str, action: str, reason: Any) -> StoreError:
+    return StoreError(f"cannot {action} store {path}: {reason}", path=path, reason=str(reason))
+
+
+def serialise(data: dict[str, Any], path: str) -> bytes:
+    try:
+        return (json.dumps(data, indent=1, allow_nan=False) + "\n").encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise _error(path, "write", f"data is not JSON-serialisable ({exc})") from exc
+
+
+def write_atomically(path: str, payload: bytes) -> None:
+    """Replace ``path`` with ``payload``: readers see the old file or the new one, never a mix."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_path)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class JSONStore(Store):
+    def __init__(self, path: str) -> None:
+        self.path = os.path.abspath(os.path.expanduser(path))
+        self.lock_path = self.path + ".lock"
+
+    def __repr__(self) -> str:
+        return f"JSONStore({self.path!r})"
+
+    @contextlib.contextmanager
+    def _locked(self, mode: int) -> Iterator[None]:
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=DIR_MODE, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as exc:
+            raise _error(self.path, "lock", exc) from exc
+        try:
+            fcntl.flock(fd, mode)
+            yield
+        finally:
+            # Closing the descriptor releases the lock.
+            os.close(fd)
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            with open(self.path, "rb") as handle:
+                raw = handle.read()
+        except FileNotFoundError:
+            return empty_data()
+        except OSError as exc:
+            raise _error(self.path, "read", exc) from exc
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _error(self.path, "read", f"not valid JSON ({exc})") from exc
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[StoreState]:
+        with self._nested_guard(), self._locked(fcntl.LOCK_EX):
+            state = StoreState(self._load(), where=self.path)
+            before = copy.deepcopy(state.data)
+            yield state
+            if state.data != before:
+                payload = serialise(state.data, self.path)
+                try:
+                    write_atomically(self.path, payload)
+                except OSError as exc:
+                    raise _error(self.path, "write", exc) from exc
+
+    def snapshot(self) -> StoreState:
+        if getattr(self, "_in_transaction", False):
+            raise StoreError("a snapshot inside a transaction of the same store would deadlock; use its state")
+        if not os.path.exists(self.path):
+            return StoreState(empty_data(), where=self.path)
+        with self._locked(fcntl.LOCK_SH):
+            return StoreState(self._load(), where=self.path)

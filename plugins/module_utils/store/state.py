@@ -1,0 +1,205 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""StoreState: the records of one transaction, with Nova's operations on them.
+
+Everything here works on the in-memory schema-1 data; the backend decides
+whether and how it is written.  Instance actions and events follow
+``nova instance-action-list`` / ``instance-action-show``.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid as uuidlib
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
+    Conflict,
+    InstanceNotFound,
+    InvalidInput,
+    NotFound,
+    UnexpectedTaskStateError,
+)
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
+from ansible_collections.nimbus.compute.plugins.module_utils.store.base import check_data, empty_data
+
+EVENT_RESULTS = ("Success", "Error")
+CLAIM_RESOURCES = ("vcpus", "memory_mb", "disk_gb")
+
+
+class _Any:
+    """Sentinel: save_instance without a task_state check."""
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY = _Any()
+
+
+class InstanceExists(Conflict):
+    """A live instance already has this name or uuid."""
+
+
+class ActionNotFound(NotFound):
+    """An event was recorded for an instance without an action (or event) to hang it on."""
+
+
+def task_state_matches(actual: Any, expected: Any) -> bool:
+    if expected is ANY:
+        return True
+    if isinstance(expected, (tuple, list, set, frozenset)):
+        return actual in expected
+    return actual == expected
+
+
+class StoreState:
+    """The data of one transaction or snapshot."""
+
+    def __init__(self, data: dict[str, Any] | None = None, where: str = "<memory>") -> None:
+        self.data = check_data(data if data is not None else empty_data(), where)
+
+    def copy(self) -> StoreState:
+        return StoreState(copy.deepcopy(self.data))
+
+    # -- instances ---------------------------------------------------------
+
+    @property
+    def instances(self) -> dict[str, dict[str, Any]]:
+        return self.data["instances"]
+
+    def instance(self, uuid: str) -> dict[str, Any]:
+        try:
+            return self.instances[uuid]
+        except KeyError:
+            raise InstanceNotFound(uuid) from None
+
+    def find_instance(self, name: str) -> dict[str, Any] | None:
+        """The live (not deleted) instance called ``name``, oldest first if names repeat."""
+        live = [inst for inst in self.instances.values() if inst["name"] == name and inst["vm_state"] != states.DELETED]
+        return min(live, key=lambda inst: inst["created_at"]) if live else None
+
+    def add_instance(self, inst: dict[str, Any]) -> dict[str, Any]:
+        if inst["uuid"] in self.instances:
+            raise InstanceExists(f"instance {inst['uuid']} already exists", instance=inst["uuid"])
+        existing = self.find_instance(inst["name"])
+        if existing is not None:
+            raise InstanceExists(
+                f"an instance named {inst['name']} already exists ({existing['uuid']})",
+                instance=existing["uuid"],
+                name=inst["name"],
+            )
+        self.instances[inst["uuid"]] = inst
+        return inst
+
+    def save_instance(self, uuid: str, expected_task_state: Any, **updates: Any) -> dict[str, Any]:
+        """Nova's instance.save(expected_task_state=...): apply updates only if task_state is as expected.
+
+        ``expected_task_state`` is a value (None included), a tuple of allowed values, or ``ANY``.
+        """
+        inst = self.instance(uuid)
+        if not task_state_matches(inst.get("task_state"), expected_task_state):
+            raise UnexpectedTaskStateError(uuid, expected_task_state, inst.get("task_state"))
+        inst.update(updates)
+        if "updated_at" not in updates:
+            inst["updated_at"] = utcnow()
+        return inst
+
+    # -- instance actions and events ---------------------------------------
+
+    def start_action(self, uuid: str, action: str, now: str, request_id: str | None = None) -> dict[str, Any]:
+        record = {
+            "action": action,
+            "request_id": request_id or f"req-{uuidlib.uuid4()}",
+            "start_time": now,
+            "finish_time": None,
+            "message": None,
+            "events": [],
+        }
+        self.instance(uuid).setdefault("actions", []).append(record)
+        return record
+
+    def current_action(self, uuid: str) -> dict[str, Any]:
+        actions = self.instance(uuid).get("actions") or []
+        if not actions:
+            raise ActionNotFound(f"instance {uuid} has no action to record events on", instance=uuid)
+        return actions[-1]
+
+    def finish_action(self, uuid: str, now: str, message: str | None = None) -> dict[str, Any]:
+        action = self.current_action(uuid)
+        action["finish_time"] = now
+        if message is not None:
+            action["message"] = message
+        return action
+
+    def start_event(self, uuid: str, event: str, now: str, host: str | None = None) -> dict[str, Any]:
+        record = {
+            "event": event,
+            "start_time": now,
+            "finish_time": None,
+            "result": None,
+            "host": host,
+            "details": None,
+        }
+        self.current_action(uuid)["events"].append(record)
+        return record
+
+    def finish_event(self, uuid: str, event: str, result: str, now: str, details: Any = None) -> dict[str, Any]:
+        """Finish the latest ``event`` of the current action; an Error also marks the action, as Nova."""
+        if result not in EVENT_RESULTS:
+            raise InvalidInput("result", f"must be one of {', '.join(EVENT_RESULTS)}, got {result!r}")
+        action = self.current_action(uuid)
+        for record in reversed(action["events"]):
+            if record["event"] == event:
+                break
+        else:
+            raise ActionNotFound(
+                f"instance {uuid}: action {action['action']} has no event {event} to finish",
+                instance=uuid,
+                event=event,
+            )
+        record.update(finish_time=now, result=result, details=details)
+        if result == "Error":
+            action["message"] = "Error"
+        return record
+
+    # -- claims (placement allocations) -------------------------------------
+
+    def claim(self, uuid: str, host: str, resources: dict[str, int]) -> dict[str, Any]:
+        """Record (or move) the instance's allocation on ``host``."""
+        missing = [key for key in CLAIM_RESOURCES if key not in resources]
+        if missing:
+            raise InvalidInput("resources", f"missing {', '.join(missing)}")
+        claim = {"host": host, **{key: int(resources[key]) for key in CLAIM_RESOURCES}}
+        self.data["claims"][uuid] = claim
+        return claim
+
+    def drop_claim(self, uuid: str) -> bool:
+        return self.data["claims"].pop(uuid, None) is not None
+
+    def claims_by_host(self) -> dict[str, list[dict[str, Any]]]:
+        """Each host's claims, each with its ``instance_uuid``."""
+        by_host: dict[str, list[dict[str, Any]]] = {}
+        for instance_uuid, claim in self.data["claims"].items():
+            by_host.setdefault(claim["host"], []).append({"instance_uuid": instance_uuid, **claim})
+        return by_host
+
+    # -- host facts ----------------------------------------------------------
+
+    def host_facts(self, host: str) -> dict[str, Any] | None:
+        return self.data["host_facts"].get(host)
+
+    def all_host_facts(self) -> dict[str, dict[str, Any]]:
+        return self.data["host_facts"]
+
+    def set_host_facts(self, host: str, facts: dict[str, Any], now: str) -> dict[str, Any]:
+        record = {**facts, "updated_at": now}
+        self.data["host_facts"][host] = record
+        return record
+
+    # -- ports (see network.api) ----------------------------------------------
+
+    @property
+    def ports(self) -> dict[str, dict[str, Any]]:
+        return self.data["ports"]

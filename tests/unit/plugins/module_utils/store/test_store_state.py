@@ -1,0 +1,159 @@
+"""StoreState: compare-and-swap, instance actions and events, claims, host facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
+    InstanceNotFound,
+    InvalidInput,
+    UnexpectedTaskStateError,
+)
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.module_utils.store.state import (
+    ANY,
+    ActionNotFound,
+    InstanceExists,
+    StoreState,
+)
+
+
+def make_instance(uuid="u1", name="web-1", task_state=states.SCHEDULING, vm_state=states.BUILDING, created="t0"):
+    return {
+        "uuid": uuid,
+        "name": name,
+        "vm_state": vm_state,
+        "task_state": task_state,
+        "actions": [],
+        "created_at": created,
+        "updated_at": created,
+    }
+
+
+@pytest.fixture
+def state():
+    result = StoreState()
+    result.add_instance(make_instance())
+    return result
+
+
+def test_instance_lookup(state):
+    assert state.instance("u1")["name"] == "web-1"
+    with pytest.raises(InstanceNotFound):
+        state.instance("nope")
+
+
+def test_find_instance_ignores_deleted():
+    state = StoreState()
+    state.add_instance(make_instance("old", vm_state=states.DELETED, created="t0"))
+    assert state.find_instance("web-1") is None
+    state.add_instance(make_instance("new", created="t1"))
+    assert state.find_instance("web-1")["uuid"] == "new"
+    assert state.find_instance("web-2") is None
+
+
+def test_add_instance_refuses_a_second_live_name_or_uuid(state):
+    with pytest.raises(InstanceExists, match="web-1"):
+        state.add_instance(make_instance("u2"))
+    with pytest.raises(InstanceExists, match="u1"):
+        state.add_instance(make_instance("u1", name="web-2"))
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "wins"),
+    [
+        (states.SCHEDULING, states.SCHEDULING, True),
+        (states.SCHEDULING, states.NETWORKING, False),
+        (None, None, True),
+        (states.SCHEDULING, None, False),
+        (None, states.SCHEDULING, False),
+        (states.NETWORKING, (states.SCHEDULING, states.NETWORKING), True),
+        (states.SPAWNING, (states.SCHEDULING, states.NETWORKING), False),
+        (None, (None, states.SCHEDULING), True),
+        (states.DELETING, ANY, True),
+        (None, ANY, True),
+    ],
+)
+def test_save_instance_is_compare_and_swap(actual, expected, wins):
+    state = StoreState()
+    state.add_instance(make_instance(task_state=actual))
+    if wins:
+        saved = state.save_instance("u1", expected, task_state=states.SPAWNING, host="h1")
+        assert saved["task_state"] == states.SPAWNING
+        assert saved["host"] == "h1"
+        assert saved["updated_at"] != "t0"
+    else:
+        with pytest.raises(UnexpectedTaskStateError) as error:
+            state.save_instance("u1", expected, task_state=states.SPAWNING, host="h1")
+        assert error.value.details["actual"] == actual
+        assert state.instance("u1")["task_state"] == actual
+        assert "host" not in state.instance("u1")
+
+
+def test_save_instance_keeps_an_explicit_updated_at(state):
+    assert state.save_instance("u1", ANY, updated_at="t9")["updated_at"] == "t9"
+
+
+def test_actions_and_events_follow_nova(state):
+    action = state.start_action("u1", "create", "t1")
+    assert action["request_id"].startswith("req-")
+    assert (action["finish_time"], action["message"], action["events"]) == (None, None, [])
+    state.start_event("u1", "compute__schedule_instances", "t1")
+    state.finish_event("u1", "compute__schedule_instances", "Success", "t2")
+    state.start_event("u1", "compute_build_and_run_instance", "t2", host="h1")
+    state.finish_event("u1", "compute_build_and_run_instance", "Error", "t3", details={"code": 500})
+    state.finish_action("u1", "t3")
+    recorded = state.instance("u1")["actions"][-1]
+    assert recorded["message"] == "Error"
+    assert recorded["finish_time"] == "t3"
+    assert [(e["event"], e["result"], e["finish_time"]) for e in recorded["events"]] == [
+        ("compute__schedule_instances", "Success", "t2"),
+        ("compute_build_and_run_instance", "Error", "t3"),
+    ]
+    assert recorded["events"][1]["details"] == {"code": 500}
+    assert recorded["events"][1]["host"] == "h1"
+
+
+def test_events_go_to_the_latest_action(state):
+    state.start_action("u1", "create", "t1")
+    state.start_action("u1", "delete", "t2")
+    state.start_event("u1", "compute_terminate_instance", "t2")
+    actions = state.instance("u1")["actions"]
+    assert [len(action["events"]) for action in actions] == [0, 1]
+
+
+def test_event_errors(state):
+    with pytest.raises(ActionNotFound):
+        state.start_event("u1", "x", "t1")
+    state.start_action("u1", "create", "t1")
+    with pytest.raises(ActionNotFound):
+        state.finish_event("u1", "never-started", "Success", "t2")
+    state.start_event("u1", "x", "t1")
+    with pytest.raises(InvalidInput, match="result"):
+        state.finish_event("u1", "x", "Done", "t2")
+
+
+def test_claims(state):
+    state.claim("u1", "h1", {"vcpus": 1, "memory_mb": 512, "disk_gb": 1})
+    state.claim("u2", "h1", {"vcpus": 2, "memory_mb": 1024, "disk_gb": 2})
+    state.claim("u3", "h2", {"vcpus": 4, "memory_mb": 2048, "disk_gb": 4})
+    assert state.data["claims"]["u1"] == {"host": "h1", "vcpus": 1, "memory_mb": 512, "disk_gb": 1}
+    by_host = state.claims_by_host()
+    assert sorted(by_host) == ["h1", "h2"]
+    assert [claim["instance_uuid"] for claim in by_host["h1"]] == ["u1", "u2"]
+    # A reschedule moves the claim.
+    state.claim("u1", "h2", {"vcpus": 1, "memory_mb": 512, "disk_gb": 1})
+    assert sorted(claim["instance_uuid"] for claim in state.claims_by_host()["h2"]) == ["u1", "u3"]
+    assert [claim["instance_uuid"] for claim in state.claims_by_host()["h1"]] == ["u2"]
+    assert state.drop_claim("u1") is True
+    assert state.drop_claim("u1") is False
+    with pytest.raises(InvalidInput, match="disk_gb"):
+        state.claim("u4", "h1", {"vcpus": 1, "memory_mb": 1})
+
+
+def test_host_facts():
+    state = StoreState()
+    assert state.host_facts("h1") is None
+    state.set_host_facts("h1", {"vcpus": 4}, "t1")
+    assert state.host_facts("h1") == {"vcpus": 4, "updated_at": "t1"}
+    assert state.all_host_facts() == {"h1": {"vcpus": 4, "updated_at": "t1"}}
