@@ -89,9 +89,7 @@ def build_config_drive(path: Path, files: dict[str, bytes]) -> None:
         for depth in range(1, len(parts)):
             sub = "/".join(parts[:depth])
             if sub not in made:
-                iso.add_directory(
-                    "/" + sub.upper().replace("-", "_"), rr_name=parts[depth - 1], joliet_path="/" + sub
-                )
+                iso.add_directory("/" + sub.upper().replace("-", "_"), rr_name=parts[depth - 1], joliet_path="/" + sub)
                 made.add(sub)
         iso_name = "/" + "/".join(parts[:-1]).upper().replace("-", "_") + "/"
         iso_name += parts[-1].upper().replace("-", "_") + ";1"
@@ -180,14 +178,23 @@ def main() -> int:
     p.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
     p.add_argument("--uuid", default=str(uuidlib.uuid4()))
     p.add_argument("--hostname", default="nimbus-test-0")
-    p.add_argument("--network", choices=["static", "dhcp", "none"], default="static",
-                   help="network_data.json: static address, ipv4_dhcp, or no file at all (guest uses DHCP)")
-    p.add_argument("--ip", default="198.18.2.50", help="static address (inside %s)" % SLIRP_NET)
+    p.add_argument(
+        "--network",
+        choices=["static", "dhcp", "none"],
+        default="static",
+        help="network_data.json: static address, ipv4_dhcp, or no file at all (guest uses DHCP)",
+    )
+    p.add_argument("--ip", default="198.18.2.50", help=f"static address (inside {SLIRP_NET})")
     p.add_argument("--config-bus", choices=["ide", "virtio", "none"], default="ide")
     p.add_argument("--disk-size", default="1G", help="virtual size of the overlay")
     p.add_argument("--timeout", type=float, default=120.0)
-    p.add_argument("--expect", action="append", default=[], metavar="KEY=VALUE|KEY~TEXT",
-                   help="uuid, hostname, ip or disks; repeatable")
+    p.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE|KEY~TEXT",
+        help="uuid, hostname, ip or disks; repeatable",
+    )
     p.add_argument("--keep", type=Path, help="copy the console log here")
     args = p.parse_args()
 
@@ -207,7 +214,8 @@ def main() -> int:
         if args.keep:
             args.keep.write_text(console)
     if found is None:
-        print(f"boot_test_image: no NIMBUS-GUEST line after {elapsed:.1f} s; console:\n{console[-4000:]}", file=sys.stderr)
+        tail = console[-4000:]
+        print(f"boot_test_image: no NIMBUS-GUEST line after {elapsed:.1f} s; console:\n{tail}", file=sys.stderr)
         return 2
     report = dict(zip(("uuid", "hostname", "ip", "disks"), found.groups(), strict=True))
     report.update(line=found.group(0), seconds=round(elapsed, 1))

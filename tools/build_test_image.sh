@@ -146,8 +146,10 @@ add_mod() {
 for m in "${wanted[@]}"; do add_mod "$m"; done
 
 mkdir -p "$work/boot"
-# Fixed timestamps so the same packages give the same image bytes.
+# Fixed timestamps so the same packages give the same image bytes (cpio,
+# gzip -n, mkfs.vfat --invariant, and syslinux/mtools honour SOURCE_DATE_EPOCH).
 epoch=${SOURCE_DATE_EPOCH:-1700000000}
+export SOURCE_DATE_EPOCH=$epoch
 find "$root" -exec touch -h -d "@$epoch" {} +
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
     cpio --null --create --format=newc --owner=0:0 --reproducible --quiet) |
@@ -170,7 +172,7 @@ touch -d "@$epoch" "$work/boot"/*
 kib=$(( ($(du -k --apparent-size -c "$work/boot"/* | tail -n 1 | cut -f1) + 2048 + 1023) / 1024 * 1024 ))
 raw="$work/boot.img"
 rm -f "$raw"
-mkfs.vfat -C -n NIMBUS -i 4e494d42 --invariant "$raw" "$kib" >/dev/null ||
+mkfs.vfat -C -n NIMBUS --invariant "$raw" "$kib" >/dev/null ||
     die "mkfs.vfat failed"
 syslinux --install "$raw" || die "syslinux --install failed"
 MTOOLS_SKIP_CHECK=1 mcopy -m -i "$raw" "$work/boot/vmlinuz" "$work/boot/initrd.gz" "$work/boot/syslinux.cfg" ::/ ||
