@@ -1,0 +1,127 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Nova's network API (allocate_for_instance & co.) over the ports in the store.
+
+A port record is ``{instance_uuid, network, mac, ips, created_at}`` plus
+``index`` (its position in the instance's request, so order survives any
+backend) and ``vif`` (the network_info entry as allocated, so it does not
+change when the inventory does).  MACs and IPs in use are derived from the
+ports of the whole store.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import uuid
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import Conflict, InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam, mac, model
+from ansible_collections.nimbus.compute.plugins.module_utils.store.state import StoreState
+
+
+class PortsMismatch(Conflict):
+    """The instance already has ports, but not the ones requested."""
+
+
+def macs_in_use(state: StoreState) -> set[str]:
+    return {port["mac"].lower() for port in state.ports.values()}
+
+
+def ips_in_use(state: StoreState) -> set[str]:
+    return {address for port in state.ports.values() for address in port["ips"]}
+
+
+def ports_of_instance(state: StoreState, instance_uuid: str) -> list[tuple[str, dict[str, Any]]]:
+    """(port_id, port) of the instance, in request order."""
+    ports = [(port_id, port) for port_id, port in state.ports.items() if port["instance_uuid"] == instance_uuid]
+    return sorted(ports, key=lambda item: item[1].get("index", 0))
+
+
+def _new_port_id(rng: random.Random | None, taken: dict[str, Any], new: dict[str, Any]) -> str:
+    # A seeded rng (tests, reproducible runs) may repeat itself; never overwrite a port.
+    while True:
+        port_id = str(uuid.uuid4() if rng is None else uuid.UUID(int=rng.getrandbits(128), version=4))
+        if port_id not in taken and port_id not in new:
+            return port_id
+
+
+def _matches(port: dict[str, Any], request: dict[str, Any]) -> bool:
+    fixed_ip = request.get("fixed_ip")
+    return port["network"] == request["network"] and (fixed_ip is None or fixed_ip in port["ips"])
+
+
+def _existing_vifs(
+    ports: list[tuple[str, dict[str, Any]]], requested_networks: list[dict[str, Any]], instance_uuid: str
+) -> list[dict[str, Any]]:
+    if len(ports) == len(requested_networks) and all(
+        _matches(port, request) for (_, port), request in zip(ports, requested_networks, strict=True)
+    ):
+        return [copy.deepcopy(port["vif"]) for _, port in ports]
+    have = ", ".join(f"{port['network']} {'/'.join(port['ips'])}" for _, port in ports)
+    raise PortsMismatch(
+        f"instance {instance_uuid} already has ports ({have}) that differ from the requested networks; "
+        "deallocate them first",
+        instance_uuid=instance_uuid,
+    )
+
+
+def _network_for(index: int, request: dict[str, Any], networks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    name = request.get("network") if isinstance(request, dict) else None
+    if name not in networks:
+        known = ", ".join(sorted(networks)) or "none defined"
+        raise InvalidInput(f"networks[{index}].network", f"unknown network {name!r}; known networks: {known}")
+    return ipam.normalise_network(name, networks[name])
+
+
+def allocate_for_instance(
+    state: StoreState,
+    instance_uuid: str,
+    requested_networks: list[dict[str, Any]],
+    networks: dict[str, dict[str, Any]],
+    now: str,
+    *,
+    rng: random.Random | None = None,
+) -> list[dict[str, Any]]:
+    """Ports, MACs and fixed IPs for each requested NIC: network_info, in request order.
+
+    Idempotent (an instance's existing ports are returned) and all-or-nothing
+    (``state`` is untouched when any NIC fails).
+    """
+    existing = ports_of_instance(state, instance_uuid)
+    if existing:
+        return _existing_vifs(existing, requested_networks, instance_uuid)
+    used_ips = ips_in_use(state)
+    used_macs = macs_in_use(state)
+    new_ports: dict[str, dict[str, Any]] = {}
+    for index, request in enumerate(requested_networks):
+        network = _network_for(index, request, networks)
+        address = ipam.allocate_address(network, used_ips, request.get("fixed_ip"))
+        port_mac = mac.generate_mac(used_macs, rng)
+        port_id = _new_port_id(rng, state.ports, new_ports)
+        used_ips.add(address)
+        used_macs.add(port_mac)
+        new_ports[port_id] = {
+            "instance_uuid": instance_uuid,
+            "network": network["name"],
+            "mac": port_mac,
+            "ips": [address],
+            "created_at": now,
+            "index": index,
+            "vif": model.build_vif(port_id, port_mac, address, network),
+        }
+    state.ports.update(new_ports)
+    return [copy.deepcopy(port["vif"]) for port in new_ports.values()]
+
+
+def deallocate_for_instance(state: StoreState, instance_uuid: str) -> list[str]:
+    """Release the instance's ports (and so its MACs and IPs); the released port ids."""
+    released = [port_id for port_id, _ in ports_of_instance(state, instance_uuid)]
+    for port_id in released:
+        del state.ports[port_id]
+    return released
+
+
+def network_info_for_instance(state: StoreState, instance_uuid: str) -> list[dict[str, Any]]:
+    return [copy.deepcopy(port["vif"]) for _, port in ports_of_instance(state, instance_uuid)]

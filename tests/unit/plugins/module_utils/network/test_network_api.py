@@ -1,0 +1,160 @@
+"""allocate_for_instance & co. over the store's ports."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
+    FixedIpAlreadyInUse,
+    FixedIpInvalid,
+    InvalidInput,
+    NoMoreFixedIps,
+)
+from ansible_collections.nimbus.compute.plugins.module_utils.network import api
+from ansible_collections.nimbus.compute.plugins.module_utils.store.state import StoreState
+
+NETWORKS = {
+    "private": {"cidr": "198.18.0.0/24", "allocation_pools": [{"start": "198.18.0.10", "end": "198.18.0.12"}]},
+    "public": {"cidr": "203.0.113.0/28", "dhcp": False},
+}
+NOW = "2026-01-01T00:00:00Z"
+
+
+def allocate(state, uuid, requested, seed=None):
+    rng = random.Random(seed) if seed is not None else None
+    return api.allocate_for_instance(state, uuid, requested, NETWORKS, NOW, rng=rng)
+
+
+def addresses(network_info):
+    return [vif["network"]["subnets"][0]["ips"][0]["address"] for vif in network_info]
+
+
+def test_allocation_in_request_order():
+    state = StoreState()
+    vifs = allocate(state, "u1", [{"network": "public"}, {"network": "private"}, {"network": "private"}])
+    assert [vif["network"]["id"] for vif in vifs] == ["public", "private", "private"]
+    assert addresses(vifs) == ["203.0.113.2", "198.18.0.10", "198.18.0.11"]
+    assert len(state.ports) == 3
+    port = state.ports[vifs[0]["id"]]
+    assert (port["instance_uuid"], port["network"], port["mac"], port["ips"], port["created_at"]) == (
+        "u1",
+        "public",
+        vifs[0]["address"],
+        ["203.0.113.2"],
+        NOW,
+    )
+    assert api.network_info_for_instance(state, "u1") == vifs
+
+
+def test_fixed_ip_is_honoured():
+    state = StoreState()
+    vifs = allocate(state, "u1", [{"network": "private", "fixed_ip": "198.18.0.12"}, {"network": "private"}])
+    assert addresses(vifs) == ["198.18.0.12", "198.18.0.10"]
+
+
+@pytest.mark.parametrize(
+    ("requested", "error"),
+    [
+        ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.1.10"}], FixedIpInvalid),
+        ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.0.1"}], FixedIpInvalid),
+        ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.0.20"}], FixedIpInvalid),
+        ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.0.10"}], FixedIpAlreadyInUse),
+        ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.0.11"}], FixedIpAlreadyInUse),
+        ([{"network": "private"}, {"network": "dmz"}], InvalidInput),
+        ([{"network": "private"}] * 3, NoMoreFixedIps),
+    ],
+)
+def test_any_failure_allocates_nothing(requested, error):
+    state = StoreState()
+    allocate(state, "other", [{"network": "private", "fixed_ip": "198.18.0.11"}])
+    before = dict(state.ports)
+    with pytest.raises(error):
+        allocate(state, "u1", requested)
+    assert state.ports == before
+    assert api.network_info_for_instance(state, "u1") == []
+
+
+def test_exhaustion_across_instances():
+    state = StoreState()
+    for uuid in ("u1", "u2", "u3"):
+        allocate(state, uuid, [{"network": "private"}])
+    with pytest.raises(NoMoreFixedIps):
+        allocate(state, "u4", [{"network": "private"}])
+    assert api.network_info_for_instance(state, "u4") == []
+    assert len(state.ports) == 3
+
+
+def test_allocation_is_idempotent():
+    state = StoreState()
+    requested = [{"network": "private"}, {"network": "public", "fixed_ip": "203.0.113.9"}]
+    first = allocate(state, "u1", requested)
+    again = allocate(state, "u1", requested)
+    assert again == first
+    assert len(state.ports) == 2
+
+
+def test_changed_request_for_allocated_instance_is_a_conflict():
+    state = StoreState()
+    allocate(state, "u1", [{"network": "private"}])
+    with pytest.raises(api.PortsMismatch, match="deallocate"):
+        allocate(state, "u1", [{"network": "public"}])
+    with pytest.raises(api.PortsMismatch):
+        allocate(state, "u1", [{"network": "private"}, {"network": "public"}])
+
+
+def test_returned_vifs_are_copies():
+    state = StoreState()
+    vifs = allocate(state, "u1", [{"network": "private"}])
+    vifs[0]["active"] = True
+    assert api.network_info_for_instance(state, "u1")[0]["active"] is False
+
+
+def test_deallocate_releases_ports_for_reuse():
+    state = StoreState()
+    first = allocate(state, "u1", [{"network": "private"}, {"network": "public"}])
+    allocate(state, "u2", [{"network": "private"}])
+    released = api.deallocate_for_instance(state, "u1")
+    assert sorted(released) == sorted(vif["id"] for vif in first)
+    assert api.network_info_for_instance(state, "u1") == []
+    assert api.deallocate_for_instance(state, "u1") == []
+    assert addresses(allocate(state, "u3", [{"network": "private"}])) == ["198.18.0.10"]
+    assert len(api.network_info_for_instance(state, "u2")) == 1
+
+
+def test_instances_never_share_an_ip_or_mac():
+    # Reused seeds repeat MACs and port ids unless the store is consulted.
+    state = StoreState()
+    big = {"cidr": "10.0.0.0/22"}
+    for index in range(20):
+        api.allocate_for_instance(
+            state,
+            f"u{index}",
+            [{"network": "big"}, {"network": "big"}],
+            {"big": big},
+            NOW,
+            rng=random.Random(index % 4),
+        )
+    ports = list(state.ports.values())
+    assert len(ports) == 40
+    assert len({port["mac"] for port in ports}) == 40
+    assert len({port["ips"][0] for port in ports}) == 40
+
+
+def test_a_repeated_port_id_is_drawn_again():
+    macs = random.Random(0)
+    port_bits = iter([1, 1, 1, 2])  # u1 takes 1; u2 draws 1 twice more, then 2
+
+    class RepeatingBits(random.Random):
+        def getrandbits(self, k):
+            return next(port_bits)
+
+        def randrange(self, *args):
+            return macs.randrange(*args)
+
+    state = StoreState()
+    vifs = api.allocate_for_instance(state, "u1", [{"network": "private"}], NETWORKS, NOW, rng=RepeatingBits(0))
+    vifs += api.allocate_for_instance(state, "u2", [{"network": "private"}], NETWORKS, NOW, rng=RepeatingBits(0))
+    assert len({vif["id"] for vif in vifs}) == 2
+    assert len(state.ports) == 2

@@ -1,0 +1,89 @@
+"""VIFs in the contract's shape and network_data.json from them."""
+
+from __future__ import annotations
+
+from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam, model
+
+PORT_ID = "0123456789ab-cdef-0123-4567-89abcdef0123"
+
+
+def vif(**conf):
+    network = ipam.normalise_network("private", {"cidr": "198.18.0.0/24", "dns": ["198.18.0.1"], **conf})
+    return model.build_vif(PORT_ID, "fa:16:3e:00:00:01", "198.18.0.10", network)
+
+
+def test_vif_matches_the_contract():
+    assert vif(libvirt_network="nimbus-private") == {
+        "id": PORT_ID,
+        "address": "fa:16:3e:00:00:01",
+        "type": "bridge",
+        "devname": "tap0123456789a",
+        "vnic_type": "normal",
+        "active": False,
+        "network": {
+            "id": "private",
+            "label": "private",
+            "bridge": "nimbus-private",
+            "meta": {"mtu": 1500, "dhcp": True, "libvirt_network": "nimbus-private"},
+            "subnets": [
+                {
+                    "cidr": "198.18.0.0/24",
+                    "version": 4,
+                    "gateway": {"address": "198.18.0.1"},
+                    "dns": [{"address": "198.18.0.1"}],
+                    "ips": [{"address": "198.18.0.10", "type": "fixed", "version": 4}],
+                    "routes": [],
+                }
+            ],
+        },
+    }
+
+
+def test_network_data_for_dhcp():
+    data = model.network_data_from_network_info([vif()])
+    assert data == {
+        "links": [
+            {
+                "id": "tap0123456789a",
+                "vif_id": PORT_ID,
+                "type": "phy",
+                "ethernet_mac_address": "fa:16:3e:00:00:01",
+                "mtu": 1500,
+            }
+        ],
+        "networks": [
+            {
+                "id": "network0",
+                "type": "ipv4_dhcp",
+                "link": "tap0123456789a",
+                "ip_address": "198.18.0.10",
+                "netmask": "255.255.255.0",
+                "routes": [{"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "198.18.0.1"}],
+                "network_id": "private",
+                "services": [{"type": "dns", "address": "198.18.0.1"}],
+            }
+        ],
+        "services": [{"type": "dns", "address": "198.18.0.1"}],
+    }
+
+
+def test_network_data_for_static_and_two_nics():
+    second = model.build_vif(
+        "fedcba98-7654-3210-fedc-ba9876543210",
+        "fa:16:3e:00:00:02",
+        "203.0.113.5",
+        ipam.normalise_network("public", {"cidr": "203.0.113.0/28", "dhcp": False, "mtu": 9000, "gateway": None}),
+    )
+    data = model.network_data_from_network_info([vif(dhcp=False), second])
+    assert [link["id"] for link in data["links"]] == ["tap0123456789a", "tapfedcba98-76"]
+    assert [link["mtu"] for link in data["links"]] == [1500, 9000]
+    first_net, second_net = data["networks"]
+    assert (first_net["id"], first_net["type"], first_net["link"]) == ("network0", "ipv4", "tap0123456789a")
+    assert (second_net["id"], second_net["type"], second_net["link"]) == ("network1", "ipv4", "tapfedcba98-76")
+    assert second_net["netmask"] == "255.255.255.240"
+    assert second_net["routes"] == []  # no gateway, no default route
+    assert data["services"] == [{"type": "dns", "address": "198.18.0.1"}]
+
+
+def test_network_data_of_no_nics():
+    assert model.network_data_from_network_info([]) == {"links": [], "networks": [], "services": []}
