@@ -1,0 +1,154 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HostState (nova/scheduler/host_manager.py): a compute host as the scheduler sees it.
+
+Capacity comes from the host's facts; usage from the claims in the store, so
+two builds scheduled one after the other see each other even before either
+instance is running.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+
+@dataclasses.dataclass
+class HostState:
+    host: str
+    vcpus: int = 0
+    memory_mb: int = 0
+    # Free space of the instances path when the facts were gathered: the disk capacity.
+    disk_gb: int = 0
+    cpu_arch: str | None = None
+    virt_types: list[str] = dataclasses.field(default_factory=list)
+    availability_zone: str = "nova"
+    enabled: bool = True
+    up: bool = False
+    traits: list[str] = dataclasses.field(default_factory=list)
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    reserved_host_memory_mb: int = 512
+    reserved_host_disk_mb: int = 0
+    vcpus_used: int = 0
+    memory_mb_claimed: int = 0
+    disk_gb_used: int = 0
+    instance_uuids: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def num_instances(self) -> int:
+        return len(self.instance_uuids)
+
+    @property
+    def memory_mb_used(self) -> int:
+        """Claimed RAM plus the host's reservation, as Nova's compute node reports it."""
+        return self.memory_mb_claimed + self.reserved_host_memory_mb
+
+    @property
+    def free_ram_mb(self) -> int:
+        return self.memory_mb - self.memory_mb_used
+
+    @property
+    def free_disk_gb(self) -> float:
+        return self.disk_gb - self.disk_gb_used - self.reserved_host_disk_mb / 1024
+
+    @property
+    def vcpus_limit(self) -> float:
+        return self.vcpus * self.cpu_allocation_ratio
+
+    @property
+    def usable_vcpus(self) -> float:
+        return self.vcpus_limit - self.vcpus_used
+
+    @property
+    def memory_mb_limit(self) -> float:
+        return self.memory_mb * self.ram_allocation_ratio
+
+    @property
+    def usable_ram_mb(self) -> float:
+        return self.memory_mb_limit - self.memory_mb_used
+
+    @property
+    def disk_gb_limit(self) -> float:
+        return self.disk_gb * self.disk_allocation_ratio
+
+    @property
+    def usable_disk_gb(self) -> float:
+        return self.disk_gb_limit - self.disk_gb_used - self.reserved_host_disk_mb / 1024
+
+    def consume(self, claim: dict[str, Any], instance_uuid: str | None = None) -> None:
+        """Account for a claim made after the host state was built (Nova's consume_from_request)."""
+        self.vcpus_used += int(claim["vcpus"])
+        self.memory_mb_claimed += int(claim["memory_mb"])
+        self.disk_gb_used += int(claim["disk_gb"])
+        if instance_uuid:
+            self.instance_uuids.append(instance_uuid)
+
+
+def claim_for(spec: dict[str, Any]) -> dict[str, int]:
+    """The resources an instance of ``spec['flavor']`` takes on its host (swap rounded up to GB)."""
+    flavor = spec["flavor"]
+    swap_gb = math.ceil(flavor.get("swap_mb", 0) / 1024)
+    return {
+        "vcpus": int(flavor["vcpus"]),
+        "memory_mb": int(flavor["memory_mb"]),
+        "disk_gb": int(flavor["root_gb"]) + int(flavor.get("ephemeral_gb", 0)) + swap_gb,
+    }
+
+
+def _number(facts: dict[str, Any], key: str) -> int:
+    value = facts.get(key)
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def host_state_from_facts(
+    host: str, facts: dict[str, Any] | None, claims: list[dict[str, Any]], config: dict[str, Any]
+) -> HostState:
+    """One HostState; missing facts make the host count as down rather than fail the whole run."""
+    facts = facts or {}
+    state = HostState(
+        host=host,
+        vcpus=_number(facts, "vcpus"),
+        memory_mb=_number(facts, "memory_mb"),
+        disk_gb=_number(facts, "disk_gb"),
+        cpu_arch=facts.get("cpu_arch"),
+        virt_types=list(facts.get("virt_types") or []),
+        availability_zone=facts.get("availability_zone") or config["default_availability_zone"],
+        enabled=bool(facts.get("enabled", True)),
+        up=bool(facts.get("up", False)),
+        traits=list(facts.get("traits") or []),
+        # A host may override the ratios (Nova keeps them per compute node).
+        cpu_allocation_ratio=float(facts.get("cpu_allocation_ratio", config["cpu_allocation_ratio"])),
+        ram_allocation_ratio=float(facts.get("ram_allocation_ratio", config["ram_allocation_ratio"])),
+        disk_allocation_ratio=float(facts.get("disk_allocation_ratio", config["disk_allocation_ratio"])),
+        reserved_host_memory_mb=int(facts.get("reserved_host_memory_mb", config["reserved_host_memory_mb"])),
+        reserved_host_disk_mb=int(facts.get("reserved_host_disk_mb", config["reserved_host_disk_mb"])),
+    )
+    for claim in claims:
+        state.consume(claim, claim.get("instance_uuid"))
+    return state
+
+
+def build_host_states(
+    facts_by_host: dict[str, dict[str, Any]],
+    claims_by_host: dict[str, list[dict[str, Any]]],
+    config: dict[str, Any],
+    ignore_instance: str | None = None,
+) -> list[HostState]:
+    """HostStates for every host with facts, sorted by name; ``ignore_instance``'s own claim is not
+    counted (a reschedule must not compete with itself)."""
+    return [
+        host_state_from_facts(
+            host,
+            facts_by_host[host],
+            [
+                claim
+                for claim in claims_by_host.get(host, [])
+                if claim.get("instance_uuid") != ignore_instance or ignore_instance is None
+            ],
+            config,
+        )
+        for host in sorted(facts_by_host)
+    ]
