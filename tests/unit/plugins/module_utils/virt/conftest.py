@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import open_connection
 
 

@@ -6,6 +6,7 @@ import stat
 import subprocess
 
 import pytest
+
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import ImageError, InvalidInput
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_device, imagecache
 

@@ -7,6 +7,7 @@ import stat
 
 import pycdlib
 import pytest
+
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import configdrive
 
 META = {"uuid": "0d8e6f7a-1b2c-4d5e-8f90-a1b2c3d4e5f6", "name": "vm1"}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libvirt
 import pytest
+
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import VirtError
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import (
     HypervisorUnavailable,

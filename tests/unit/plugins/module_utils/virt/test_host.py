@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import host
 
 CAPABILITIES = """<capabilities>

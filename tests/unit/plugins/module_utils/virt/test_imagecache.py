@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import ImageError, InvalidInput
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import imagecache
 

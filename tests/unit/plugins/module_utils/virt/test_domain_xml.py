@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import copy
+
+import libvirt
+import pytest
+from lxml import etree
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import domain_xml
+
+NS = {"nimbus": domain_xml.NIMBUS_NS}
+UUID = "0d8e6f7a-1b2c-4d5e-8f90-a1b2c3d4e5f6"
+
+
+def make_spec(**overrides):
+    spec = {
+        "uuid": UUID,
+        "name": "instance-1",
+        "memory_mb": 256,
+        "vcpus": 2,
+        "virt_type": "qemu",
+        "disks": [
+            {
+                "device_name": "vda",
+                "path": "/i/disk",
+                "bus": "virtio",
+                "type": "disk",
+                "format": "qcow2",
+                "boot_index": 0,
+                "size_bytes": 1 << 30,
+            },
+            {
+                "device_name": "hdd",
+                "path": "/i/disk.config",
+                "bus": "ide",
+                "type": "cdrom",
+                "format": "raw",
+                "boot_index": None,
+                "size_bytes": 366592,
+            },
+        ],
+        "interfaces": [{"mac": "FA:16:3E:00:00:01", "network": "net1", "mtu": 1400}],
+        "console_log": "/i/console.log",
+        "metadata": {
+            "flavor": {"name": "m1.tiny", "vcpus": 2, "memory_mb": 256, "root_gb": 1},
+            "image": {"name": "cirros", "sha256": "ab" * 32},
+        },
+    }
+    spec.update(overrides)
+    return spec
+
+
+def parse(spec):
+    return etree.fromstring(domain_xml.build_domain_xml(spec).encode())
+
+
+def test_domain_basics():
+    domain = parse(make_spec())
+    assert domain.get("type") == "qemu"
+    assert domain.findtext("name") == "instance-1"
+    assert domain.findtext("uuid") == UUID
+    assert (domain.findtext("memory"), domain.find("memory").get("unit")) == ("256", "MiB")
+    assert domain.findtext("vcpu") == "2"
+    os_type = domain.find("os/type")
+    assert (os_type.text, os_type.get("arch"), os_type.get("machine")) == ("hvm", "x86_64", "pc")
+    assert [feature.tag for feature in domain.find("features")] == ["acpi", "apic"]
+    assert domain.find("devices/graphics") is None
+    assert domain.find("devices/memballoon").get("model") == "virtio"
+
+
+@pytest.mark.parametrize(("virt_type", "cpu_mode"), [("kvm", "host-model"), ("qemu", None), ("test", None)])
+def test_host_model_cpu_only_for_kvm(virt_type, cpu_mode):
+    domain = parse(make_spec(virt_type=virt_type))
+    assert domain.get("type") == virt_type
+    cpu = domain.find("cpu")
+    assert (cpu.get("mode") if cpu is not None else None) == cpu_mode
+
+
+def test_disks():
+    disks = parse(make_spec()).findall("devices/disk")
+    root, config = disks
+    assert (root.get("type"), root.get("device")) == ("file", "disk")
+    assert root.find("driver").attrib == {"name": "qemu", "type": "qcow2"}
+    assert root.find("source").get("file") == "/i/disk"
+    assert root.find("target").attrib == {"dev": "vda", "bus": "virtio"}
+    assert root.find("boot").get("order") == "1"
+    assert root.find("readonly") is None
+    assert config.get("device") == "cdrom"
+    assert config.find("driver").get("type") == "raw"
+    assert config.find("target").attrib == {"dev": "hdd", "bus": "ide"}
+    assert config.find("readonly") is not None
+    assert config.find("boot") is None
+
+
+def test_os_boot_dev_when_no_disk_has_a_boot_index():
+    spec = make_spec()
+    for disk in spec["disks"]:
+        disk["boot_index"] = None
+    domain = parse(spec)
+    assert domain.find("os/boot").get("dev") == "hd"
+    assert domain.find("devices/disk/boot") is None
+
+
+def test_os_boot_dev_absent_with_boot_order():
+    assert parse(make_spec()).find("os/boot") is None
+
+
+def test_interfaces():
+    spec = make_spec(
+        interfaces=[
+            {"mac": "FA:16:3E:00:00:01", "network": "net1", "mtu": 1400},
+            {"mac": "fa:16:3e:00:00:02", "network": "net2"},
+        ]
+    )
+    first, second = parse(spec).findall("devices/interface")
+    assert first.get("type") == "network"
+    assert first.find("mac").get("address") == "fa:16:3e:00:00:01"
+    assert first.find("source").get("network") == "net1"
+    assert first.find("model").get("type") == "virtio"
+    assert first.find("mtu").get("size") == "1400"
+    assert second.find("source").get("network") == "net2"
+    assert second.find("mtu") is None
+
+
+def test_serial_console_logs_through_virtlogd():
+    devices = parse(make_spec()).find("devices")
+    serial = devices.find("serial")
+    assert serial.get("type") == "pty"
+    assert serial.find("log").attrib == {"file": "/i/console.log", "append": "off"}
+    assert devices.find("console").get("type") == "pty"
+
+
+def test_metadata_records_instance_and_digest():
+    instance = parse(make_spec()).find("metadata/nimbus:instance", NS)
+    assert instance.findtext("nimbus:uuid", namespaces=NS) == UUID
+    flavor = instance.find("nimbus:flavor", NS)
+    assert flavor.get("name") == "m1.tiny"
+    assert flavor.findtext("nimbus:root_gb", namespaces=NS) == "1"
+    assert instance.find("nimbus:image", NS).attrib == {"name": "cirros", "sha256": "ab" * 32}
+    assert instance.findtext("nimbus:spec-sha256", namespaces=NS) == domain_xml.domain_spec_digest(make_spec())
+
+
+def test_recorded_spec_digest_reads_it_back():
+    spec = make_spec()
+    assert domain_xml.recorded_spec_digest(domain_xml.build_domain_xml(spec)) == domain_xml.domain_spec_digest(spec)
+    assert domain_xml.recorded_spec_digest("<domain type='qemu'><name>x</name></domain>") is None
+
+
+def test_digest_ignores_sizes_key_order_and_mac_case():
+    spec = make_spec()
+    same = copy.deepcopy(spec)
+    same["disks"][1]["size_bytes"] = 999
+    same["interfaces"][0]["mac"] = "fa:16:3e:00:00:01"
+    same["interfaces"][0]["model"] = "virtio"
+    same = dict(reversed(list(same.items())))
+    assert domain_xml.domain_spec_digest(same) == domain_xml.domain_spec_digest(spec)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"memory_mb": 512},
+        {"vcpus": 1},
+        {"virt_type": "kvm"},
+        {"name": "other"},
+        {"interfaces": []},
+        {"console_log": "/elsewhere"},
+        {"metadata": {"flavor": {"name": "m1.small"}, "image": {}}},
+    ],
+)
+def test_digest_changes_with_the_domain(change):
+    assert domain_xml.domain_spec_digest(make_spec(**change)) != domain_xml.domain_spec_digest(make_spec())
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"virt_type": "xen"}, "virt_type"),
+        ({"memory_mb": 0}, "memory_mb"),
+        ({"vcpus": "2"}, "vcpus"),
+        ({"name": ""}, "name"),
+        ({"uuid": None}, "uuid"),
+        ({"console_log": None}, "console_log"),
+    ],
+)
+def test_invalid_spec(change, field):
+    with pytest.raises(InvalidInput) as info:
+        domain_xml.build_domain_xml(make_spec(**change))
+    assert info.value.field == field
+
+
+def test_network_interfaces_reads_mac_and_network():
+    xml = domain_xml.build_domain_xml(
+        make_spec(
+            interfaces=[
+                {"mac": "fa:16:3e:00:00:01", "network": "net1"},
+                {"mac": "fa:16:3e:00:00:02", "network": "net2"},
+            ]
+        )
+    )
+    assert domain_xml.network_interfaces(xml) == [("fa:16:3e:00:00:01", "net1"), ("fa:16:3e:00:00:02", "net2")]
+
+
+def test_diff_xml_pretty_prints_both_sides():
+    after = domain_xml.build_domain_xml(make_spec())
+    diff = domain_xml.diff_xml("<domain type='qemu'><name>x</name></domain>", after)
+    assert diff["before"] == '<domain type="qemu">\n  <name>x</name>\n</domain>\n'
+    assert diff["after"] == after
+    assert domain_xml.diff_xml(None, after)["before"] == ""
+
+
+def test_the_test_driver_defines_and_starts_it(conn):
+    domain = conn.defineXML(domain_xml.build_domain_xml(make_spec(virt_type="test")))
+    try:
+        domain.create()
+        assert domain.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+        live = domain.XMLDesc()
+        assert domain_xml.recorded_spec_digest(live) == domain_xml.domain_spec_digest(make_spec(virt_type="test"))
+        assert domain_xml.network_interfaces(live) == [("fa:16:3e:00:00:01", "net1")]
+    finally:
+        if domain.isActive():
+            domain.destroy()
+        domain.undefine()
