@@ -78,44 +78,69 @@ class ImagePropertiesFilter(BaseHostFilter):
         return f"image needs hypervisor type {hv_type}, host offers {', '.join(host_state.virt_types) or 'none'}"
 
 
-class CoreFilter(BaseHostFilter):
-    """Enough vCPUs left: vcpus x cpu_allocation_ratio - claimed."""
+class CapacityFilter(BaseHostFilter):
+    """Passes when the host's usable amount of ``resource`` covers the flavor's claim."""
+
+    resource = ""
+
+    def usable(self, host_state: HostState) -> float:
+        raise NotImplementedError
+
+    def arithmetic(self, host_state: HostState) -> str:
+        """How ``usable`` was reached, in the operator's terms."""
+        raise NotImplementedError
 
     def host_passes(self, host_state: HostState, spec: dict[str, Any]) -> bool:
-        return host_state.vcpus > 0 and host_state.usable_vcpus >= claim_for(spec)["vcpus"]
+        return self.usable(host_state) >= claim_for(spec)[self.resource]
 
     def reason(self, host_state: HostState, spec: dict[str, Any]) -> str:
+        return f"needs {claim_for(spec)[self.resource]} {self.arithmetic(host_state)}"
+
+
+class CoreFilter(CapacityFilter):
+    """Enough vCPUs left: vcpus x cpu_allocation_ratio - claimed."""
+
+    resource = "vcpus"
+
+    def usable(self, host_state: HostState) -> float:
+        return host_state.usable_vcpus
+
+    def arithmetic(self, host_state: HostState) -> str:
         return (
-            f"needs {claim_for(spec)['vcpus']} vCPUs, {_fmt(host_state.usable_vcpus)} usable "
+            f"vCPUs, {_fmt(host_state.usable_vcpus)} usable "
             f"({host_state.vcpus} x cpu_allocation_ratio {_fmt(host_state.cpu_allocation_ratio)} "
             f"- {host_state.vcpus_used} claimed)"
         )
 
 
-class RamFilter(BaseHostFilter):
+class RamFilter(CapacityFilter):
     """Enough RAM left: memory_mb x ram_allocation_ratio - reserved_host_memory_mb - claimed."""
 
-    def host_passes(self, host_state: HostState, spec: dict[str, Any]) -> bool:
-        return host_state.usable_ram_mb >= claim_for(spec)["memory_mb"]
+    resource = "memory_mb"
 
-    def reason(self, host_state: HostState, spec: dict[str, Any]) -> str:
+    def usable(self, host_state: HostState) -> float:
+        return host_state.usable_ram_mb
+
+    def arithmetic(self, host_state: HostState) -> str:
         return (
-            f"needs {claim_for(spec)['memory_mb']} MB RAM, {_fmt(host_state.usable_ram_mb)} MB usable "
+            f"MB RAM, {_fmt(host_state.usable_ram_mb)} MB usable "
             f"({host_state.memory_mb} MB x ram_allocation_ratio {_fmt(host_state.ram_allocation_ratio)} "
             f"- {host_state.reserved_host_memory_mb} MB reserved - {host_state.memory_mb_claimed} MB claimed)"
         )
 
 
-class DiskFilter(BaseHostFilter):
+class DiskFilter(CapacityFilter):
     """Enough disk left for root + ephemeral + swap: disk_gb x disk_allocation_ratio - claimed."""
 
-    def host_passes(self, host_state: HostState, spec: dict[str, Any]) -> bool:
-        return host_state.usable_disk_gb >= claim_for(spec)["disk_gb"]
+    resource = "disk_gb"
 
-    def reason(self, host_state: HostState, spec: dict[str, Any]) -> str:
+    def usable(self, host_state: HostState) -> float:
+        return host_state.usable_disk_gb
+
+    def arithmetic(self, host_state: HostState) -> str:
         reserved = f" - {host_state.reserved_host_disk_mb} MB reserved" if host_state.reserved_host_disk_mb else ""
         return (
-            f"needs {claim_for(spec)['disk_gb']} GB disk, {_fmt(host_state.usable_disk_gb)} GB usable "
+            f"GB disk, {_fmt(host_state.usable_disk_gb)} GB usable "
             f"({host_state.disk_gb} GB free in the instances path x disk_allocation_ratio "
             f"{_fmt(host_state.disk_allocation_ratio)}{reserved} - {host_state.disk_gb_used} GB claimed)"
         )
