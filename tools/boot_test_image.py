@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -98,7 +99,8 @@ def build_config_drive(path: Path, files: dict[str, bytes]) -> None:
     iso.close()
 
 
-def boot(args: argparse.Namespace, work: Path) -> tuple[re.Match | None, float, str]:
+def qemu_command(args: argparse.Namespace, work: Path) -> list[str]:
+    """Config drive, overlay and the QEMU command line that boots them."""
     files = {
         "openstack/latest/meta_data.json": json.dumps(meta_data(args.uuid, args.hostname)).encode(),
     }
@@ -112,11 +114,10 @@ def boot(args: argparse.Namespace, work: Path) -> tuple[re.Match | None, float, 
         ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(args.image), str(overlay), args.disk_size],
         check=True,
     )
-    log = work / "console.log"
     cmd = [
         "qemu-system-x86_64", "-machine", "pc,accel=tcg", "-m", "256", "-smp", "1",
         "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
-        "-serial", f"file:{log}",
+        "-serial", f"file:{work / 'console.log'}", "-qmp", f"unix:{work / 'qmp.sock'},server=on,wait=off",
         "-drive", f"file={overlay},if=virtio,format=qcow2",
         "-netdev", f"user,id=n0,restrict=on,net={SLIRP_NET}",
         "-device", f"virtio-net-pci,netdev=n0,mac={MAC}",
@@ -125,36 +126,74 @@ def boot(args: argparse.Namespace, work: Path) -> tuple[re.Match | None, float, 
         cmd += ["-drive", f"file={iso},if=ide,index=3,media=cdrom,format=raw,readonly=on"]
     elif args.config_bus == "virtio":
         cmd += ["-drive", f"file={iso},if=virtio,format=raw,readonly=on"]
+    return cmd
 
+
+def wait_for_line(proc: subprocess.Popen, log: Path, timeout: float) -> re.Match | None:
+    """Poll the serial log until the report line shows, QEMU exits or time runs out."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        time.sleep(0.2)
+        found = REPORT_RE.search(log.read_text(errors="replace")) if log.exists() else None
+        if found or proc.poll() is not None:
+            return found
+    return None
+
+
+def stop(proc: subprocess.Popen) -> str:
+    """Terminate QEMU (by its pid) if it still runs; return its stderr."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+
+
+def boot(args: argparse.Namespace, work: Path) -> tuple[re.Match | None, float, float | None, str]:
+    """Boot once: (report line match, seconds to it, seconds to power off, console text)."""
+    cmd = qemu_command(args, work)
+    log = work / "console.log"
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    found = None
-    text = ""
+    powerdown = None
     try:
-        while time.monotonic() - start < args.timeout:
-            time.sleep(0.2)
-            if log.exists():
-                text = log.read_text(errors="replace")
-                found = REPORT_RE.search(text)
-                if found:
-                    break
-            if proc.poll() is not None:
-                break
-    finally:
+        found = wait_for_line(proc, log, args.timeout)
         elapsed = time.monotonic() - start
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
+        if found and args.powerdown:
+            # The ACPI power button, as `virsh shutdown` presses it: the guest must power off.
+            pressed = time.monotonic()
+            qmp(work / "qmp.sock", "system_powerdown")
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=args.powerdown)
+                powerdown = time.monotonic() - pressed
             except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        if log.exists():
-            text = log.read_text(errors="replace")
+                pass
+    finally:
+        err = stop(proc)
+    text = log.read_text(errors="replace") if log.exists() else ""
     if found is None and err.strip():
         text += "\n[qemu stderr]\n" + err
-    return found, elapsed, text
+    return found, elapsed, powerdown, text
+
+
+def qmp(sock_path: Path, command: str) -> dict:
+    """Run one QMP command on QEMU's monitor socket and return its reply."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(str(sock_path))
+        f = s.makefile("rw")
+        f.readline()  # greeting
+        for cmd in ("qmp_capabilities", command):
+            f.write(json.dumps({"execute": cmd}) + "\n")
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if "return" in reply or "error" in reply:
+                    break
+        return reply
 
 
 def check(report: dict, expects: list[str]) -> list[str]:
@@ -195,6 +234,12 @@ def main() -> int:
         metavar="KEY=VALUE|KEY~TEXT",
         help="uuid, hostname, ip or disks; repeatable",
     )
+    p.add_argument(
+        "--powerdown",
+        type=float,
+        metavar="SECONDS",
+        help="after the report line press the ACPI power button and require QEMU to exit within SECONDS",
+    )
     p.add_argument("--keep", type=Path, help="copy the console log here")
     args = p.parse_args()
 
@@ -210,7 +255,7 @@ def main() -> int:
     scratch = REPO / "build"
     scratch.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="image-check.", dir=scratch) as tmp:
-        found, elapsed, console = boot(args, Path(tmp))
+        found, elapsed, powerdown, console = boot(args, Path(tmp))
         if args.keep:
             args.keep.write_text(console)
     if found is None:
@@ -219,8 +264,12 @@ def main() -> int:
         return 2
     report = dict(zip(("uuid", "hostname", "ip", "disks"), found.groups(), strict=True))
     report.update(line=found.group(0), seconds=round(elapsed, 1))
+    if args.powerdown:
+        report["powerdown_seconds"] = None if powerdown is None else round(powerdown, 1)
     print(json.dumps(report))
     failures = check(report, args.expect)
+    if args.powerdown and powerdown is None:
+        failures.append(f"guest did not power off within {args.powerdown} s of the ACPI power button")
     for f in failures:
         print(f"boot_test_image: FAIL {f}", file=sys.stderr)
     return 1 if failures else 0

@@ -97,7 +97,8 @@ busybox="$work/busybox/bin/busybox"
 [[ -x "$busybox" ]] || die "$bdeb has no bin/busybox"
 
 # --- initramfs ----------------------------------------------------------------
-mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc/nimbus,mnt/config,lib/modules}
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,var/log,etc/nimbus,etc/acpi/PWRF,mnt/config,lib/modules}
+ln -s ../run "$root/var/run"
 cp "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list); do
     [[ "$applet" == busybox ]] || ln -s busybox "$root/bin/$applet"
@@ -105,6 +106,8 @@ done
 install -m 0755 "$guest/init" "$root/init"
 install -m 0755 "$guest/udhcpc.script" "$root/etc/nimbus/udhcpc.script"
 install -m 0644 "$guest/jsonflat.awk" "$root/etc/nimbus/jsonflat.awk"
+# busybox acpid runs /etc/acpi/PWRF/00000080 on the power button.
+install -m 0755 "$guest/power-button" "$root/etc/acpi/PWRF/00000080"
 echo "nimbus-tiny" >"$root/etc/hostname"
 echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"
@@ -112,7 +115,8 @@ echo "root:x:0:" >"$root/etc/group"
 # The modules the guest wants, in the order that worked (PLATFORM.md); their
 # dependencies (modinfo "depends=") are put first.  Built-in ones are skipped.
 wanted=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
-        failover net_failover virtio_net cdrom isofs scsi_mod libata ata_piix sr_mod)
+        failover net_failover virtio_net cdrom isofs scsi_mod libata ata_piix sr_mod
+        button evdev)   # ACPI power button -> acpid -> poweroff (virsh shutdown)
 declare -A modpath=() done_mod=()
 while IFS= read -r -d '' ko; do
     m=$(basename "$ko"); m=${m%%.ko*}

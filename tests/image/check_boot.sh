@@ -7,7 +7,8 @@
 # Variants:
 #   static  config drive on IDE (hdd, like Nova), network_data.json type ipv4
 #           with 198.18.2.50 (not slirp's DHCP address, so a silent DHCP
-#           fallback cannot pass), 1 GiB overlay -> vda:1073741824
+#           fallback cannot pass), 1 GiB overlay -> vda:1073741824; then the
+#           ACPI power button (virsh shutdown) must power the guest off
 #   dhcp    config drive as a virtio disk (vdb), type ipv4_dhcp -> 198.18.2.15
 #   nonet   no network_data.json: the guest falls back to DHCP on eth0
 # Exit status is non-zero if any variant has no report line or a wrong one.
@@ -42,7 +43,7 @@ run() {  # run NAME ARGS... : boot one variant, print its line, record failure
 run static --network static --ip 198.18.2.50 --config-bus ide --disk-size 1G \
     --uuid 5c3f1f0e-1111-4a2b-9c3d-000000000001 --hostname nimbus-static \
     --expect uuid=5c3f1f0e-1111-4a2b-9c3d-000000000001 --expect hostname=nimbus-static \
-    --expect ip=198.18.2.50 --expect "disks~vda:$one_gib" --expect "disks~sr0:"
+    --expect ip=198.18.2.50 --expect "disks~vda:$one_gib" --expect "disks~sr0:" --powerdown 30
 
 run dhcp --network dhcp --config-bus virtio --disk-size 1G \
     --uuid 5c3f1f0e-2222-4a2b-9c3d-000000000002 --hostname nimbus-dhcp \
