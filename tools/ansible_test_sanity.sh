@@ -4,7 +4,8 @@
 # ansible-test wants the collection under .../ansible_collections/nimbus/compute/
 # and refuses paths reached through a symlink, so the files git knows about
 # (tracked, plus untracked ones that are not ignored) are copied to
-# build/sanity/ansible_collections/nimbus/compute/ first.  Its pip bootstrap
+# build/sanity/ansible_collections/nimbus/compute/ first; the copy gets its own
+# empty git repository so ansible-test sees exactly those files.  Its pip bootstrap
 # download is replaced by tools/get_pip_standin.py (see PLATFORM.md).
 #
 # Usage: tools/ansible_test_sanity.sh [extra ansible-test sanity arguments]
@@ -42,10 +43,14 @@ rsync -a --from0 --files-from="$repo/build/sanity/wanted.lst0" ./ "$dest/"
 # --files-from never deletes: prune files that left the tree since the last
 # copy, keeping ansible-test's own tests/output/.
 tr '\0' '\n' < "$repo/build/sanity/wanted.lst0" | sort > "$repo/build/sanity/wanted.lst"
-(cd "$dest" && find . -path ./tests/output -prune -o \( -type f -o -type l \) -print | sed 's|^\./||' | sort) \
+(cd "$dest" && find . \( -path ./tests/output -o -path ./.git \) -prune -o \( -type f -o -type l \) -print | sed 's|^\./||' | sort) \
   | comm -23 - "$repo/build/sanity/wanted.lst" \
   | while IFS= read -r stale; do rm -f -- "$dest/$stale"; done
-find "$dest" -mindepth 1 -depth -type d -empty -not -path "$dest/tests/output*" -delete
+find "$dest" -mindepth 1 -depth -type d -empty -not -path "$dest/tests/output*" -not -path "$dest/.git*" -delete
+# ansible-test lists content with git when it finds a .git walking up from the
+# collection, and build/ is ignored by the repo's git: give the copy its own
+# (empty) repository so every copied file is an untracked, listed file.
+[ -d "$dest/.git" ] || git -C "$dest" init -q
 
 cd "$dest"
 export PATH="$venv_bin:$PATH"

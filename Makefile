@@ -1,0 +1,70 @@
+# nimbus.compute: install, prepare this machine, demo and test.
+#   make demo            boot one instance (NAME=demo) on this machine
+#   make delete          delete it again (NAME=demo)
+#   make test            every suite, as CI runs it (.ci/run)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NAME ?= demo
+VENV := $(CURDIR)/.venv
+COLLECTION_LINK := build/collections/ansible_collections/nimbus/compute
+INVENTORY := inventories/local
+
+# Every recipe sees the virtualenv first on PATH and this checkout as the
+# collection nimbus.compute.
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+PLAYBOOK := ansible-playbook -i $(INVENTORY)
+
+.PHONY: help deps image hosts demo delete test lint unit sanity integration molecule bench clean
+
+help:
+	@echo "make demo [NAME=demo]    install, build the test image, prepare this host, boot an instance"
+	@echo "make delete [NAME=demo]  delete that instance"
+	@echo "make test                lint, unit, sanity, integration and molecule (what CI runs)"
+	@echo "make deps | image | hosts | lint | unit | sanity | integration | molecule | bench | clean"
+
+deps:
+	tools/install_deps.sh
+	@if [ "$$(readlink $(COLLECTION_LINK))" != "../../../.." ]; then \
+	  mkdir -p $(dir $(COLLECTION_LINK)) && ln -sfn ../../../.. $(COLLECTION_LINK); fi
+
+image: deps
+	tools/build_test_image.sh build/images
+
+hosts: deps
+	$(PLAYBOOK) playbooks/prepare_hosts.yml
+
+demo: deps image hosts
+	$(PLAYBOOK) playbooks/create_instance.yml -e name=$(NAME)
+
+delete: deps
+	$(PLAYBOOK) playbooks/delete_instance.yml -e name=$(NAME)
+
+test: deps image
+	tools/run_tests.sh
+
+lint: deps
+	ruff check .
+	ruff format --check .
+
+unit: deps
+	pytest tests/unit
+
+sanity: deps
+	tools/ansible_test_sanity.sh
+
+integration: deps image hosts
+	tests/integration/run.sh
+
+molecule: deps image hosts
+	cd extensions && molecule test -s default
+
+bench: deps image hosts
+	benchmarks/run.sh
+
+# Keeps .venv (slow to rebuild) and leaves running daemons alone.
+clean:
+	rm -rf build/images build/sanity build/stamps build/tests tests/output .pytest_cache .ruff_cache
