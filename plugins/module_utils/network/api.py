@@ -33,10 +33,10 @@ def ips_in_use(state: StoreState) -> set[str]:
     return {address for port in state.ports.values() for address in port["ips"]}
 
 
-def ports_of_instance(state: StoreState, instance_uuid: str) -> list[tuple[str, dict[str, Any]]]:
-    """(port_id, port) of the instance, in request order."""
+def ports_of_instance(state: StoreState, instance_uuid: str) -> dict[str, dict[str, Any]]:
+    """port_id -> port for the instance's ports, in request order."""
     ports = [(port_id, port) for port_id, port in state.ports.items() if port["instance_uuid"] == instance_uuid]
-    return sorted(ports, key=lambda item: item[1].get("index", 0))
+    return dict(sorted(ports, key=lambda item: item[1].get("index", 0)))
 
 
 def _new_port_id(rng: random.Random | None, taken: dict[str, Any], new: dict[str, Any]) -> str:
@@ -53,13 +53,13 @@ def _matches(port: dict[str, Any], request: dict[str, Any]) -> bool:
 
 
 def _existing_vifs(
-    ports: list[tuple[str, dict[str, Any]]], requested_networks: list[dict[str, Any]], instance_uuid: str
+    ports: list[dict[str, Any]], requested_networks: list[dict[str, Any]], instance_uuid: str
 ) -> list[dict[str, Any]]:
     if len(ports) == len(requested_networks) and all(
-        _matches(port, request) for (_, port), request in zip(ports, requested_networks, strict=True)
+        _matches(port, request) for port, request in zip(ports, requested_networks, strict=True)
     ):
-        return [copy.deepcopy(port["vif"]) for _, port in ports]
-    have = ", ".join(f"{port['network']} {'/'.join(port['ips'])}" for _, port in ports)
+        return [copy.deepcopy(port["vif"]) for port in ports]
+    have = ", ".join(f"{port['network']} {'/'.join(port['ips'])}" for port in ports)
     raise PortsMismatch(
         f"instance {instance_uuid} already has ports ({have}) that differ from the requested networks; "
         "deallocate them first",
@@ -91,7 +91,7 @@ def allocate_for_instance(
     """
     existing = ports_of_instance(state, instance_uuid)
     if existing:
-        return _existing_vifs(existing, requested_networks, instance_uuid)
+        return _existing_vifs(list(existing.values()), requested_networks, instance_uuid)
     used_ips = ips_in_use(state)
     used_macs = macs_in_use(state)
     new_ports: dict[str, dict[str, Any]] = {}
@@ -117,11 +117,11 @@ def allocate_for_instance(
 
 def deallocate_for_instance(state: StoreState, instance_uuid: str) -> list[str]:
     """Release the instance's ports (and so its MACs and IPs); the released port ids."""
-    released = [port_id for port_id, _ in ports_of_instance(state, instance_uuid)]
+    released = list(ports_of_instance(state, instance_uuid))
     for port_id in released:
         del state.ports[port_id]
     return released
 
 
 def network_info_for_instance(state: StoreState, instance_uuid: str) -> list[dict[str, Any]]:
-    return [copy.deepcopy(port["vif"]) for _, port in ports_of_instance(state, instance_uuid)]
+    return [copy.deepcopy(port["vif"]) for port in ports_of_instance(state, instance_uuid).values()]

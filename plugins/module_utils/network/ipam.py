@@ -137,8 +137,9 @@ def _normalise_pools(
             raise InvalidInput(pool_field, f"{start}-{end} contains the gateway {gateway}")
         ranges.append((int(start), int(end)))
     ranges.sort()
-    for (_, prev_end), (start, _) in itertools.pairwise(ranges):
-        if start <= prev_end:
+    for previous, current in itertools.pairwise(ranges):
+        start = current[0]
+        if start <= previous[1]:
             raise InvalidInput(field, f"pools overlap at {netaddr.IPAddress(start)}")
     return ranges
 

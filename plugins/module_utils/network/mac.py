@@ -17,14 +17,16 @@ class MacAddressGenerationFailure(NimbusError):
 
 
 def random_mac(rng: random.Random) -> str:
-    return MAC_PREFIX + "".join(f":{rng.randrange(256):02x}" for _ in range(3))
+    return MAC_PREFIX + "".join(
+        f":{octet:02x}" for octet in (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+    )
 
 
 def generate_mac(in_use: set[str], rng: random.Random | None = None, retries: int = MAC_GENERATION_RETRIES) -> str:
     """A MAC address with Neutron's prefix that is not in ``in_use`` (compared case-insensitively)."""
     rng = rng or random.Random()
     used = {mac.lower() for mac in in_use}
-    for _ in range(retries):
+    for _attempt in range(retries):
         mac = random_mac(rng)
         if mac not in used:
             return mac
