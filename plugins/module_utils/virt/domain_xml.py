@@ -173,6 +173,11 @@ def network_interfaces(xml: str) -> list[tuple[str, str]]:
     ]
 
 
+def has_nvram(xml: str) -> bool:
+    """Whether a domain XML has UEFI variables (undefine must then remove them too)."""
+    return _parse(xml).find("os/nvram") is not None
+
+
 def pretty_xml(xml: str | None) -> str:
     if not xml:
         return ""

@@ -1,0 +1,195 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The compute driver: the body of the ``libvirt_domain`` module (Nova's LibvirtDriver.spawn/destroy).
+
+``spawn`` plugs the VIFs (DHCP reservations), defines the domain from the
+spec and starts it, then waits until libvirt reports it running. A domain
+that exists is recognised by the spec digest in its metadata: same digest →
+nothing to define; another digest → redefined, but only while shut off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
+    Conflict,
+    InstanceNotFound,
+    NimbusError,
+    VirtError,
+)
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.states import (
+    LIBVIRT_POWER_STATE,
+    NOSTATE,
+    PAUSED,
+    POWER_STATE_NAMES,
+    RUNNING,
+)
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import domain_xml, power, vif
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import libvirt, virt_error
+
+DEFINE = "define"
+START = "start"
+RESUME = "resume"
+
+
+class InstanceInvalidState(Conflict):
+    """The domain is in a state that does not allow the change (Nova's InstanceInvalidState)."""
+
+
+def lookup_domain(conn: Any, uuid: str) -> Any | None:
+    """The domain with this UUID, None if there is none."""
+    try:
+        return conn.lookupByUUIDString(uuid)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise virt_error(exc, f"look up domain {uuid}") from exc
+
+
+def _domain_power_state(domain: Any) -> int:
+    try:
+        return LIBVIRT_POWER_STATE.get(domain.state()[0], NOSTATE)
+    except libvirt.libvirtError as exc:
+        raise virt_error(exc, f"read the state of domain {domain.UUIDString()}") from exc
+
+
+def power_state(conn: Any, uuid: str) -> int:
+    """Nova's power_state of the instance's domain; InstanceNotFound if there is none."""
+    domain = lookup_domain(conn, uuid)
+    if domain is None:
+        raise InstanceNotFound(uuid)
+    return _domain_power_state(domain)
+
+
+def spawn_actions(exists: bool, same_definition: bool, active: bool, state: int) -> list[str]:
+    """What spawn must do to the domain, in order: DEFINE, START, RESUME (pure, truth-tabled)."""
+    if not exists:
+        return [DEFINE, START]
+    if not same_definition:
+        if active:
+            raise InstanceInvalidState(
+                "the domain runs with another definition; stop it before it can be redefined",
+                power_state=POWER_STATE_NAMES.get(state, state),
+            )
+        return [DEFINE, START]
+    if not active:
+        return [START]
+    if state == PAUSED:
+        return [RESUME]
+    return []
+
+
+def undefine_flags(xml: str) -> int:
+    """Flags that let undefine succeed whatever the domain carries (NVRAM only when it has one)."""
+    flags = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+    if domain_xml.has_nvram(xml):
+        flags |= libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+    return flags
+
+
+def _run(action: str, call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except libvirt.libvirtError as exc:
+        raise virt_error(exc, action) from exc
+
+
+def _macs_by_network(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for network, mac in pairs:
+        grouped.setdefault(network, []).append(mac)
+    return grouped
+
+
+def _rollback(
+    conn: Any, uuid: str, previous_xml: str | None, defined: bool, plugged: list[tuple[str, str]]
+) -> list[str]:
+    """Undo what spawn did; the errors of the undo, as messages (the original error is what counts)."""
+    errors: list[str] = []
+    if defined:
+        try:
+            domain = lookup_domain(conn, uuid)
+            if domain is not None:
+                if domain.isActive():
+                    domain.destroy()
+                if previous_xml is None:
+                    domain.undefineFlags(undefine_flags(domain.XMLDesc(0)))
+                else:
+                    conn.defineXML(previous_xml)
+        except (libvirt.libvirtError, NimbusError) as exc:
+            errors.append(f"undo domain {uuid}: {exc}")
+    if plugged:
+        try:
+            vif.unplug_vifs(conn, _macs_by_network(plugged), check_mode=False)
+        except (libvirt.libvirtError, NimbusError) as exc:
+            errors.append(f"undo DHCP entries: {exc}")
+    return errors
+
+
+def spawn(
+    conn: Any,
+    spec: dict[str, Any],
+    network_info: list[dict[str, Any]],
+    hostname: str,
+    check_mode: bool,
+    timeout: float = 60,
+) -> dict[str, Any]:
+    """Make the instance's domain defined as ``spec`` says and running: {changed, power_state, domain_xml, diff}."""
+    xml = domain_xml.build_domain_xml(spec)
+    uuid = domain_xml.canonical_spec(spec)["uuid"]
+    domain = lookup_domain(conn, uuid)
+    before = _run("read domain XML", lambda: domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)) if domain else None
+    same = before is not None and domain_xml.recorded_spec_digest(before) == domain_xml.domain_spec_digest(spec)
+    state = _domain_power_state(domain) if domain else NOSTATE
+    actions = spawn_actions(domain is not None, same, bool(domain and domain.isActive()), state)
+
+    plugged: list[tuple[str, str]] = []
+    defined = False
+    try:
+        plugged = vif.plug_vif_entries(conn, network_info, hostname, check_mode)
+        if not check_mode:
+            if DEFINE in actions:
+                domain = _run(f"define domain {spec['name']}", lambda: conn.defineXML(xml))
+                defined = True
+            if START in actions:
+                _run(f"start domain {spec['name']}", domain.create)
+            if RESUME in actions:
+                _run(f"resume domain {spec['name']}", domain.resume)
+            if not power.wait_for(lambda: _domain_power_state(domain) == RUNNING, timeout):
+                raise VirtError(
+                    f"domain {spec['name']} did not reach running within {timeout} s",
+                    power_state=_domain_power_state(domain),
+                )
+            state = _domain_power_state(domain)
+    except BaseException as exc:
+        errors = _rollback(conn, uuid, before, defined, plugged)
+        if errors and isinstance(exc, NimbusError):
+            exc.details["cleanup_errors"] = errors
+        raise
+    return {
+        "changed": bool(actions or plugged),
+        "power_state": state,
+        "domain_xml": xml,
+        # Same digest: libvirt's normalised XML would only show noise, not a change.
+        "diff": {"before": xml, "after": xml} if same else domain_xml.diff_xml(before, xml),
+    }
+
+
+def destroy(conn: Any, uuid: str, check_mode: bool) -> dict[str, Any]:
+    """Stop and undefine the instance's domain and drop its DHCP entries: {changed, diff}."""
+    domain = lookup_domain(conn, uuid)
+    if domain is None:
+        return {"changed": False, "diff": {"before": "", "after": ""}}
+    xml = _run(f"read domain {uuid}", lambda: domain.XMLDesc(0))
+    if not check_mode:
+        if domain.isActive():
+            _run(f"destroy domain {uuid}", domain.destroy)
+        if domain.isPersistent():
+            _run(f"undefine domain {uuid}", lambda: domain.undefineFlags(undefine_flags(xml)))
+        macs: dict[str, list[str]] = {}
+        for mac, network in domain_xml.network_interfaces(xml):
+            macs.setdefault(network, []).append(mac)
+        vif.unplug_vifs(conn, macs, check_mode=False)
+    return {"changed": True, "diff": domain_xml.diff_xml(xml, "")}

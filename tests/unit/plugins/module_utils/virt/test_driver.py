@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import libvirt
+import pytest
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InstanceNotFound, VirtError
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.states import NOSTATE, RUNNING, SHUTDOWN
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import domain_xml, driver, vif
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.driver import DEFINE, RESUME, START
+
+UUID = "0d8e6f7a-1b2c-4d5e-8f90-a1b2c3d4e5f6"
+MAC = "fa:16:3e:00:00:01"
+IP = "192.168.122.10"
+
+
+def make_spec(**overrides):
+    spec = {
+        "uuid": UUID,
+        "name": "instance-1",
+        "memory_mb": 128,
+        "vcpus": 1,
+        "virt_type": "test",
+        "disks": [
+            {
+                "device_name": "vda",
+                "path": "/i/disk",
+                "bus": "virtio",
+                "type": "disk",
+                "format": "qcow2",
+                "boot_index": 0,
+                "size_bytes": 1 << 30,
+            }
+        ],
+        "interfaces": [{"mac": MAC, "network": "default"}],
+        "console_log": "/i/console.log",
+        "metadata": {"flavor": {"name": "m1.tiny"}, "image": {"name": "cirros", "sha256": "ab" * 32}},
+    }
+    spec.update(overrides)
+    return spec
+
+
+NETWORK_INFO = [
+    {
+        "id": "port-1",
+        "address": MAC,
+        "type": "bridge",
+        "network": {
+            "id": "default",
+            "label": "default",
+            "bridge": "default",
+            "meta": {"mtu": 1500, "dhcp": True, "libvirt_network": "default"},
+            "subnets": [{"cidr": "192.168.122.0/24", "version": 4, "ips": [{"address": IP, "version": 4}]}],
+        },
+    }
+]
+
+
+def dhcp_hosts(conn):
+    return vif.dhcp_hosts(conn.networkLookupByName("default").XMLDesc(0))
+
+
+def domain_names(conn):
+    return sorted(domain.name() for domain in conn.listAllDomains())
+
+
+@pytest.mark.parametrize(
+    ("exists", "same", "active", "state", "expected"),
+    [
+        (False, False, False, NOSTATE, [DEFINE, START]),
+        (True, True, True, RUNNING, []),
+        (True, True, False, SHUTDOWN, [START]),
+        (True, True, True, 3, [RESUME]),
+        (True, False, False, SHUTDOWN, [DEFINE, START]),
+    ],
+)
+def test_spawn_actions(exists, same, active, state, expected):
+    assert driver.spawn_actions(exists, same, active, state) == expected
+
+
+def test_spawn_actions_refuses_to_redefine_a_running_domain():
+    with pytest.raises(driver.InstanceInvalidState, match="stop it"):
+        driver.spawn_actions(True, False, True, RUNNING)
+
+
+def test_spawn_check_mode_touches_nothing(conn):
+    before = domain_names(conn)
+    result = driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=True)
+    assert result["changed"] is True
+    assert result["power_state"] == NOSTATE
+    assert result["diff"]["before"] == ""
+    assert domain_names(conn) == before
+    assert dhcp_hosts(conn) == []
+
+
+def test_spawn_defines_starts_and_plugs(conn):
+    result = driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    assert result["changed"] is True
+    assert result["power_state"] == RUNNING
+    assert result["domain_xml"] == domain_xml.build_domain_xml(make_spec())
+    assert driver.power_state(conn, UUID) == RUNNING
+    assert conn.lookupByUUIDString(UUID).name() == "instance-1"
+    assert dhcp_hosts(conn) == [vif.host_entry(MAC, IP, "vm1")]
+
+
+def test_spawn_again_is_unchanged_in_both_modes(conn):
+    driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    for check_mode in (True, False):
+        result = driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=check_mode)
+        assert result["changed"] is False
+        assert result["power_state"] == RUNNING
+        assert result["diff"]["before"] == result["diff"]["after"]
+
+
+def test_spawn_starts_a_stopped_domain_with_the_same_definition(conn):
+    driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    conn.lookupByUUIDString(UUID).destroy()
+    assert driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=True)["changed"] is True
+    assert driver.power_state(conn, UUID) == SHUTDOWN
+    result = driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    assert (result["changed"], result["power_state"]) == (True, RUNNING)
+
+
+def test_spawn_redefines_a_stopped_domain_with_another_definition(conn):
+    driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    conn.lookupByUUIDString(UUID).destroy()
+    result = driver.spawn(conn, make_spec(memory_mb=256), NETWORK_INFO, "vm1", check_mode=False)
+    assert result["changed"] is True
+    assert result["diff"]["before"] != result["diff"]["after"]
+    assert conn.lookupByUUIDString(UUID).maxMemory() == 256 * 1024
+    assert driver.power_state(conn, UUID) == RUNNING
+
+
+def test_spawn_refuses_to_redefine_a_running_domain(conn):
+    driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    with pytest.raises(driver.InstanceInvalidState):
+        driver.spawn(conn, make_spec(memory_mb=256), NETWORK_INFO, "vm1", check_mode=True)
+    assert conn.lookupByUUIDString(UUID).maxMemory() == 128 * 1024
+
+
+def test_spawn_timeout_undoes_define_and_plug(conn, monkeypatch):
+    monkeypatch.setattr(driver.power, "wait_for", lambda predicate, timeout: False)
+    before = domain_names(conn)
+    with pytest.raises(VirtError, match="did not reach running within 5 s"):
+        driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False, timeout=5)
+    assert domain_names(conn) == before
+    assert dhcp_hosts(conn) == []
+
+
+def test_spawn_failure_restores_the_previous_definition(conn, monkeypatch):
+    driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    conn.lookupByUUIDString(UUID).destroy()
+    monkeypatch.setattr(driver.power, "wait_for", lambda predicate, timeout: False)
+    with pytest.raises(VirtError):
+        driver.spawn(conn, make_spec(memory_mb=256), NETWORK_INFO, "vm1", check_mode=False)
+    domain = conn.lookupByUUIDString(UUID)
+    assert domain.maxMemory() == 128 * 1024
+    assert not domain.isActive()
+    # The DHCP entry was there before this call: it stays.
+    assert dhcp_hosts(conn) == [vif.host_entry(MAC, IP, "vm1")]
+
+
+def test_spawn_define_failure_unplugs(conn):
+    # Another domain already holds the name: libvirt refuses the definition.
+    conn.defineXML(domain_xml.build_domain_xml(make_spec(uuid="11111111-2222-3333-4444-555555555555")))
+    with pytest.raises(VirtError, match="define domain instance-1"):
+        driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    assert dhcp_hosts(conn) == []
+
+
+def test_destroy(conn):
+    driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    result = driver.destroy(conn, UUID, check_mode=True)
+    assert result["changed"] is True
+    assert driver.power_state(conn, UUID) == RUNNING
+    assert driver.destroy(conn, UUID, check_mode=False)["changed"] is True
+    with pytest.raises(InstanceNotFound):
+        driver.power_state(conn, UUID)
+    assert dhcp_hosts(conn) == []
+    assert driver.destroy(conn, UUID, check_mode=False) == {"changed": False, "diff": {"before": "", "after": ""}}
+
+
+def test_destroy_a_stopped_domain(conn):
+    driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    conn.lookupByUUIDString(UUID).destroy()
+    assert driver.destroy(conn, UUID, check_mode=False)["changed"] is True
+    with pytest.raises(libvirt.libvirtError):
+        conn.lookupByUUIDString(UUID)
+
+
+def test_undefine_flags_add_nvram_only_when_present():
+    plain = domain_xml.build_domain_xml(make_spec())
+    assert not driver.undefine_flags(plain) & libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+    uefi = plain.replace("</os>", "<nvram>/var/lib/libvirt/qemu/nvram/x_VARS.fd</nvram></os>")
+    assert driver.undefine_flags(uefi) & libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
