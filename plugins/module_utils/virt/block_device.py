@@ -144,20 +144,24 @@ def _create_overlay(path: str, backing_file: str, backing_format: str, size: int
         raise
 
 
-def _cached_image(base_dir: str, image: dict[str, Any]) -> str | None:
+def _existing_info(path: str) -> dict[str, Any] | None:
+    return imagecache.image_info(path) if os.path.exists(path) else None
+
+
+def _cached_image(base_dir: str, image: dict[str, Any], existing_disk: dict[str, Any] | None) -> str | None:
     """Path of the image in the cache if it is there and knowable without fetching."""
     sha256 = image.get("sha256")
     if sha256:
         path = os.path.join(base_dir, imagecache.check_sha256(sha256))
     elif not imagecache.is_url(image["source"]):
         path = os.path.join(base_dir, imagecache.source_sha256(image["source"]))
+    elif existing_disk and os.path.dirname(existing_disk.get("backing_file") or "") == base_dir:
+        # A URL without checksum is known by its content only: trust the disk
+        # made from it rather than downloading it again on every run.
+        path = existing_disk["backing_file"]
     else:
         return None
     return path if os.path.exists(path) else None
-
-
-def _existing_info(path: str) -> dict[str, Any] | None:
-    return imagecache.image_info(path) if os.path.exists(path) else None
 
 
 def _file_size(path: str) -> int | None:
@@ -238,7 +242,8 @@ def ensure_block_devices(spec: dict[str, Any], check_mode: bool) -> dict[str, An
     drive_path = os.path.join(directory, CONFIG_DRIVE)
     digest_path = os.path.join(directory, CONFIG_DRIVE_DIGEST)
 
-    cached = _cached_image(base_dir, image)
+    existing_disk = _existing_info(disk_path)
+    cached = _cached_image(base_dir, image, existing_disk)
     changed = cached is None
     undo: list[Callable[[], None]] = []
     try:
@@ -253,7 +258,7 @@ def ensure_block_devices(spec: dict[str, Any], check_mode: bool) -> dict[str, An
             backing_format = info["format"]
         root_size = root_size_bytes(spec["root_gb"], image_size)
 
-        action = disk_action(_existing_info(disk_path), cached, root_size)
+        action = disk_action(existing_disk, cached, root_size)
         drive_files = _config_drive_files(config_drive) if config_drive is not None else None
         drive_digest = configdrive.content_sha256(drive_files) if drive_files is not None else None
         build_drive = drive_files is not None and config_drive_needs_build(

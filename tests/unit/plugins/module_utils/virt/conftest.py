@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import subprocess
+import threading
 
 import pytest
 
@@ -25,3 +28,37 @@ def make_qcow2(tmp_path):
         return path
 
     return make
+
+
+class _LoggingFileHandler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args, requests, **kwargs):
+        self.requests = requests
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self):
+        self.requests.append(self.path)
+        super().do_GET()
+
+    def log_message(self, *args):
+        return None
+
+
+@pytest.fixture
+def http_files():
+    """serve(directory) -> (base URL, list of requested paths): a loopback HTTP server for image downloads."""
+    servers = []
+
+    def serve(directory: str) -> tuple[str, list[str]]:
+        requests: list[str] = []
+        handler = functools.partial(_LoggingFileHandler, directory=directory, requests=requests)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_address[1]}", requests
+
+    yield serve
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join()

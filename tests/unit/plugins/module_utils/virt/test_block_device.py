@@ -271,3 +271,13 @@ def test_ensure_refuses_non_canonical_uuid(spec):
     spec["uuid"] = "../x"
     with pytest.raises(InvalidInput):
         block_device.ensure_block_devices(spec, check_mode=True)
+
+
+def test_url_without_sha256_is_downloaded_once(spec, image, http_files):
+    url, requests = http_files(os.path.dirname(image["source"]))
+    spec["image"] = {**image, "source": f"{url}/{os.path.basename(image['source'])}", "sha256": None}
+    assert block_device.ensure_block_devices(spec, check_mode=True)["changed"] is True
+    assert block_device.ensure_block_devices(spec, check_mode=False)["changed"] is True
+    assert block_device.ensure_block_devices(spec, check_mode=True)["changed"] is False
+    assert block_device.ensure_block_devices(spec, check_mode=False)["changed"] is False
+    assert len(requests) == 1

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
 import subprocess
 import threading
-import time
 
 import pytest
 
@@ -33,37 +31,10 @@ def image_files(base_dir):
     return sorted(name for name in os.listdir(base_dir) if name != imagecache.LOCK_DIR)
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    requests: list[str]
-    delay = 0.0
-
-    def do_GET(self):
-        self.requests.append(self.path)
-        if self.path != "/image.img":
-            self.send_error(404)
-            return
-        time.sleep(self.delay)
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(CONTENT)))
-        self.end_headers()
-        self.wfile.write(CONTENT)
-
-    def log_message(self, *args):
-        return None
-
-
 @pytest.fixture
-def http_server():
-    """A loopback HTTP server serving CONTENT at /image.img; yields (base URL, request log)."""
-    requests: list[str] = []
-    handler = type("Handler", (_Handler,), {"requests": requests, "delay": 0.2})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", requests
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def http_server(source, http_files):
+    """(base URL, request log) of a loopback server offering CONTENT as /image.img."""
+    return http_files(os.path.dirname(source))
 
 
 def test_fetch_local_copies_under_sha256(source, base_dir):
