@@ -195,6 +195,7 @@ class Bench:
         self.env = self._env()
         self.ip_prefix = ""
         self.base_image = Path()
+        self.base_source = Path()
         self.sides: dict[str, Side] = {}
         if args.only in ("both", "ours"):
             self.sides["ours"] = Ours(self)
@@ -240,8 +241,12 @@ class Bench:
                     raise BenchError(f"playbooks/{pb} does not exist (use --only peer to measure the peer alone)")
         if "peer" in self.sides:
             self.ip_prefix = self.virsh.network_prefix(self.args.network)
-            self.base_image = self._base_image()
             self.args.peer_dir.mkdir(parents=True, exist_ok=True)
+            # A private copy (untimed): the shared build/images may be rebuilt
+            # while the benchmark runs, and an overlay needs its base.
+            self.base_source = self._base_image()
+            self.base_image = self.args.peer_dir / "_base.qcow2"
+            shutil.copyfile(self.base_source, self.base_image)
         if self.args.pairs + 1 > MAX_INDEX + 1:
             raise BenchError(f"--pairs is at most {MAX_INDEX}")
         existing = self.virsh.domains()
@@ -411,7 +416,7 @@ class Bench:
                 "inventory": str(self.args.inventory),
                 "peer_inventory": str(self.args.peer_inventory),
                 "network": self.args.network if "peer" in self.sides else None,
-                "peer_base_image": str(self.base_image) if "peer" in self.sides else None,
+                "peer_base_image": str(self.base_source) if "peer" in self.sides else None,
                 "libvirt_uri": self.args.uri,
                 "env": {k: v for k, v in self.env.items() if k.startswith(("ANSIBLE_", "NIMBUS_"))},
             },
@@ -437,6 +442,8 @@ class Bench:
 
     def close(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.base_image.name == "_base.qcow2":
+            self.base_image.unlink(missing_ok=True)
         for d in (self.args.peer_dir, self.args.peer_dir.parent):
             with contextlib.suppress(OSError):
                 d.rmdir()  # only if empty
