@@ -115,17 +115,21 @@ def qemu_command(args: argparse.Namespace, work: Path) -> list[str]:
         check=True,
     )
     cmd = [
-        "qemu-system-x86_64", "-machine", "pc,accel=tcg", "-m", "256", "-smp", "1",
+        "qemu-system-x86_64", "-machine", f"{args.machine},accel=tcg", "-m", "256", "-smp", "1",
         "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
         "-serial", f"file:{work / 'console.log'}", "-qmp", f"unix:{work / 'qmp.sock'},server=on,wait=off",
         "-drive", f"file={overlay},if=virtio,format=qcow2",
         "-netdev", f"user,id=n0,restrict=on,net={SLIRP_NET}",
         "-device", f"virtio-net-pci,netdev=n0,mac={MAC}",
     ]  # fmt: skip
-    if args.config_bus == "ide":  # where Nova/libvirt put it: hdd, IDE bus 1 unit 1
+    if args.config_bus == "ide":  # where Nova/libvirt put it: hdd, IDE bus 1 unit 1 (SATA on q35)
         cmd += ["-drive", f"file={iso},if=ide,index=3,media=cdrom,format=raw,readonly=on"]
     elif args.config_bus == "virtio":
         cmd += ["-drive", f"file={iso},if=virtio,format=raw,readonly=on"]
+    elif args.config_bus == "scsi":  # hw_scsi_model=virtio-scsi: a cdrom on a virtio-scsi controller
+        cmd += ["-device", "virtio-scsi-pci,id=scsi0",
+                "-drive", f"file={iso},if=none,id=cd0,media=cdrom,format=raw,readonly=on",
+                "-device", "scsi-cd,drive=cd0,bus=scsi0.0"]  # fmt: skip
     return cmd
 
 
@@ -224,7 +228,8 @@ def main() -> int:
         help="network_data.json: static address, ipv4_dhcp, or no file at all (guest uses DHCP)",
     )
     p.add_argument("--ip", default="198.18.2.50", help=f"static address (inside {SLIRP_NET})")
-    p.add_argument("--config-bus", choices=["ide", "virtio", "none"], default="ide")
+    p.add_argument("--machine", default="pc", help="QEMU machine type (pc: IDE cdrom, q35: SATA cdrom)")
+    p.add_argument("--config-bus", choices=["ide", "virtio", "scsi", "none"], default="ide")
     p.add_argument("--disk-size", default="1G", help="virtual size of the overlay")
     p.add_argument("--timeout", type=float, default=120.0)
     p.add_argument(

@@ -8,13 +8,15 @@
 #
 # Writes OUTDIR/nimbus-tiny.qcow2 and OUTDIR/nimbus-tiny.qcow2.sha256 (hex
 # digest only).  Does nothing if both are newer than this script and
-# tools/guest/*.  Works in build/image-work (kept: it caches the .debs).
+# tools/guest/*.  Works in build/image-work (kept: it caches the .debs and
+# leaves initramfs/ and boot/ to look at).
 #
 # Needs: apt-get (with lists), dpkg-deb, cpio, gzip, mkfs.vfat (dosfstools),
 # syslinux, mtools, qemu-img.  No root needed except what apt-get download
 # needs (nothing).
 # Environment: NIMBUS_KERNEL_PKG=linux-image-<ver>-cloud-amd64 to pin the kernel.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"   # mkfs.vfat lives in /usr/sbin
 
 die() { echo "build_test_image: error: $*" >&2; exit 1; }
 say() { echo "build_test_image: $*"; }
@@ -41,6 +43,17 @@ up_to_date() {
 if up_to_date; then
     say "$image is up to date"
     exit 0
+fi
+
+# One build at a time per work dir (parallel test runs); the first one wins.
+mkdir -p "$repo/build"
+exec 9>"$repo/build/image-work.lock"
+if command -v flock >/dev/null 2>&1; then
+    flock 9
+    if up_to_date; then
+        say "$image is up to date (built by a concurrent run)"
+        exit 0
+    fi
 fi
 
 # --- tools --------------------------------------------------------------------
@@ -116,6 +129,8 @@ echo "root:x:0:" >"$root/etc/group"
 # dependencies (modinfo "depends=") are put first.  Built-in ones are skipped.
 wanted=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
         failover net_failover virtio_net cdrom isofs scsi_mod libata ata_piix sr_mod
+        virtio_scsi sd_mod   # hw_scsi_model=virtio-scsi (the cloud kernel has no ahci:
+                             # a SATA cdrom on q35 stays invisible)
         button evdev)   # ACPI power button -> acpid -> poweroff (virsh shutdown)
 declare -A modpath=() done_mod=()
 while IFS= read -r -d '' ko; do
@@ -125,7 +140,12 @@ done < <(find "$moddir/kernel" -name '*.ko*' -print0)
 
 builtin() { grep -q "/$1\.ko\$" "$moddir/modules.builtin" 2>/dev/null; }
 ko_file() {  # ko_file NAME -> uncompressed .ko under $work (decompressing if needed)
-    local src=${modpath[$1]}
+    local src=${modpath[$1]} tool
+    case $src in
+    *.ko.xz) tool=xz ;; *.ko.zst) tool=zstd ;; *.ko.gz) tool=gzip ;; *) tool= ;;
+    esac
+    [[ -z "$tool" ]] || command -v "$tool" >/dev/null ||
+        die "$kpkg ships ${src##*.}-compressed modules: install $tool (busybox cannot load them)"
     case $src in
     *.ko) echo "$src" ;;
     *.ko.xz) xz -dc "$src" >"$work/$1.ko" && echo "$work/$1.ko" ;;
@@ -141,7 +161,8 @@ add_mod() {
     if builtin "$m"; then return 0; fi
     [[ -n "${modpath[$m]:-}" ]] || die "module $m is neither built in nor in $kpkg"
     ko=$(ko_file "$m")
-    deps=$(strings -a "$ko" 2>/dev/null | sed -n 's/^depends=//p' | head -n 1 | tr ',' ' ' || true)
+    # modinfo's "depends=a,b" string (no binutils/kmod needed to read it)
+    deps=$(grep -ao 'depends=[A-Za-z0-9_,-]*' "$ko" | head -n 1 | sed 's/^depends=//' | tr ',' ' ' || true)
     for dep in $deps; do add_mod "$dep"; done
     install -m 0644 "$ko" "$root/lib/modules/$m.ko"
     echo "$m /lib/modules/$m.ko" >>"$root/etc/nimbus/modules.load"
@@ -186,9 +207,11 @@ tmp="$image.tmp.$$"
 trap 'rm -f "$tmp" "$tmp.sha256"' EXIT
 qemu-img convert -q -f raw -O qcow2 "$raw" "$tmp" || die "qemu-img convert failed"
 sha256sum "$tmp" | cut -d' ' -f1 >"$tmp.sha256"
+rm -f "$sumfile"   # a crash between the two moves then means "rebuild", not a stale digest
 mv -f "$tmp" "$image"
 mv -f "$tmp.sha256" "$sumfile"
-rm -f "$raw"
+# Keep the .debs (cache) and the initramfs tree and boot files (to look at).
+rm -rf "$raw" "$work/kernel" "$work/busybox" "$work"/*.ko
 trap - EXIT
 
 say "built $image ($(du -k "$image" | cut -f1) KiB on disk, kernel $kver, sha256 $(cat "$sumfile"))"

@@ -10,7 +10,8 @@
 #           fallback cannot pass), 1 GiB overlay -> vda:1073741824; then the
 #           ACPI power button (virsh shutdown) must power the guest off
 #   dhcp    config drive as a virtio disk (vdb), type ipv4_dhcp -> 198.18.2.15
-#   nonet   no network_data.json: the guest falls back to DHCP on eth0
+#   nonet   q35 machine, config drive as a virtio-scsi cdrom (sr0), no
+#           network_data.json: the guest falls back to DHCP on eth0; 2 GiB disk
 # Exit status is non-zero if any variant has no report line or a wrong one.
 set -euo pipefail
 
@@ -50,10 +51,10 @@ run dhcp --network dhcp --config-bus virtio --disk-size 1G \
     --expect uuid=5c3f1f0e-2222-4a2b-9c3d-000000000002 --expect hostname=nimbus-dhcp \
     --expect ip=198.18.2.15 --expect "disks~vda:$one_gib,vdb:"
 
-run nonet --network none --config-bus ide --disk-size 2G \
+run nonet --network none --machine q35 --config-bus scsi --disk-size 2G \
     --uuid 5c3f1f0e-3333-4a2b-9c3d-000000000003 --hostname nimbus-nonet \
     --expect uuid=5c3f1f0e-3333-4a2b-9c3d-000000000003 --expect hostname=nimbus-nonet \
-    --expect ip=198.18.2.15 --expect "disks~vda:$((2 * one_gib))"
+    --expect ip=198.18.2.15 --expect "disks~sr0:" --expect "disks~,vda:$((2 * one_gib))"
 
 if ((${#failed[@]})); then
     echo "check_boot: FAILED: ${failed[*]}" >&2
