@@ -61,8 +61,8 @@ def content_sha256(files: dict[str, bytes]) -> str:
 
 def iso9660_name(name: str, is_dir: bool = False) -> str:
     """An ISO 9660 level 1 name (8.3, upper case) for ``name``; Rock Ridge and Joliet keep the real one."""
-    stem, _, extension = name.partition(".")
-    stem = re.sub(r"[^A-Z0-9_]", "_", stem.upper())[:8]
+    stem = re.sub(r"[^A-Z0-9_]", "_", name.partition(".")[0].upper())[:8]
+    extension = name.partition(".")[2]
     if is_dir:
         return stem
     extension = re.sub(r"[^A-Z0-9_]", "_", extension.upper())[:3]

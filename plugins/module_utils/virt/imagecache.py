@@ -20,9 +20,11 @@ import subprocess
 import tempfile
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from typing import IO, Any
+
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import ImageError, InvalidInput, VirtError
 
@@ -60,7 +62,8 @@ def _copy_hashing(reader: IO[bytes], writer: IO[bytes]) -> str:
 def _open_source(source: str) -> Iterator[IO[bytes]]:
     try:
         if is_url(source):
-            with urllib.request.urlopen(source, timeout=DOWNLOAD_TIMEOUT) as response:
+            # open_url: Ansible's proxy, CA bundle and TLS handling.
+            with open_url(source, timeout=DOWNLOAD_TIMEOUT) as response:
                 yield response
         else:
             with open(source, "rb") as handle:
@@ -68,7 +71,7 @@ def _open_source(source: str) -> Iterator[IO[bytes]]:
     except urllib.error.HTTPError as exc:
         # The server answered: every host would get the same answer.
         raise ImageError(f"cannot fetch image {source}: HTTP {exc.code} {exc.reason}", source=source) from exc
-    except (OSError, urllib.error.URLError) as exc:
+    except (OSError, urllib.error.URLError, UrlConnectionError) as exc:
         raise ImageUnavailable(f"cannot read image {source}: {exc}", source=source) from exc
 
 

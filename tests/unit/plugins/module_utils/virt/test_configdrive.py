@@ -52,7 +52,7 @@ def test_build_config_drive_writes_label_and_files(tmp_path):
 def test_user_data_only_when_given(tmp_path):
     path = str(tmp_path / "disk.config")
     configdrive.build_config_drive(path, META, NETWORK, None)
-    _, files, _ = read_iso(path)
+    files = read_iso(path)[1]
     assert sorted(files) == [
         "openstack/latest/meta_data.json",
         "openstack/latest/network_data.json",

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -102,13 +104,13 @@ def test_download_over_http(http_server, base_dir):
 
 
 def test_download_without_sha256_names_it_by_content(http_server, base_dir):
-    url, _ = http_server
+    url = http_server[0]
     assert imagecache.fetch_image(f"{url}/image.img", None, base_dir) == os.path.join(base_dir, SHA256)
     assert image_files(base_dir) == [SHA256]
 
 
 def test_http_error_is_an_image_error(http_server, base_dir):
-    url, _ = http_server
+    url = http_server[0]
     with pytest.raises(ImageError) as info:
         imagecache.fetch_image(f"{url}/missing.img", SHA256, base_dir)
     assert "404" in info.value.message
@@ -118,12 +120,21 @@ def test_http_error_is_an_image_error(http_server, base_dir):
 def test_concurrent_fetches_download_once(http_server, base_dir):
     url, requests = http_server
     results: list[str] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(imagecache.fetch_image(f"{url}/image.img", SHA256, base_dir)))
-        for _ in range(3)
-    ]
-    for thread in threads:
-        thread.start()
+
+    def fetch():
+        results.append(imagecache.fetch_image(f"{url}/image.img", SHA256, base_dir))
+
+    threads = [threading.Thread(target=fetch) for thread_number in range(3)]
+    lock_path = os.path.join(base_dir, imagecache.LOCK_DIR, f"{SHA256}.lock")
+    os.makedirs(os.path.dirname(lock_path))
+    # Hold the image's lock while the three start, so that they queue on it.
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for thread in threads:
+            thread.start()
+        time.sleep(0.1)
+        assert requests == []
+        fcntl.flock(lock, fcntl.LOCK_UN)
     for thread in threads:
         thread.join()
     assert results == [os.path.join(base_dir, SHA256)] * 3
