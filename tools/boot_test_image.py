@@ -217,7 +217,7 @@ def check(report: dict, expects: list[str]) -> list[str]:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     p.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
     p.add_argument("--uuid", default=str(uuidlib.uuid4()))
     p.add_argument("--hostname", default="nimbus-test-0")
