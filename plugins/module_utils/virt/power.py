@@ -24,8 +24,3 @@ def wait_for(
         if remaining <= 0:
             return False
         sleep(min(interval, remaining))
-
-
-def no_wait(predicate: Callable[[], bool], timeout: float, **_: object) -> bool:
-    """The waiter for check mode: nothing changed, so there is nothing to wait for."""
-    return True

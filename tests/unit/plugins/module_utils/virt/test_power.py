@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ansible_collections.nimbus.compute.plugins.module_utils.virt.power import no_wait, wait_for
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.power import wait_for
 
 
 class FakeClock:
@@ -41,7 +41,3 @@ def test_zero_timeout_asks_once():
     calls = []
     assert wait_for(lambda: calls.append(1) or False, 0, sleep=lambda s: None) is False
     assert calls == [1]
-
-
-def test_no_wait():
-    assert no_wait(lambda: False, 10) is True
