@@ -6,12 +6,12 @@
 # libvirtd/virtlogd this run starts (and only those) are stopped at the end;
 # daemons that were already running are left alone.
 #
-# Usage: tools/run_tests.sh          (after `make deps image`)
+# Usage: tools/run_tests.sh [SUITE ...]   (after `make deps image`; default: all)
 # Logs: build/tests/<suite>.log
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 
 export PATH="$repo/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$repo/build/collections"
@@ -30,6 +30,15 @@ daemons=(virtlogd libvirtd)
 
 passed=()
 failed=()
+only=("$@")
+
+# wanted NAME: whether the command line asked for this suite (or for all).
+wanted() {
+  [ "${#only[@]}" -eq 0 ] && return 0
+  local name
+  for name in "${only[@]}"; do [ "$name" = "$1" ] && return 0; done
+  return 1
+}
 
 # daemon_pid NAME: the pid in /run/NAME.pid when that process is NAME, else nothing.
 daemon_pid() {
@@ -98,6 +107,7 @@ trap 'exit 130' INT TERM
 suite() {
   local name=$1 start rc
   shift
+  wanted "$name" || return 0
   printf '\n===== %s: %s\n' "$name" "$*"
   start=$SECONDS
   "$@" 2>&1 | tee "$logs/$name.log"
@@ -114,6 +124,7 @@ suite() {
 
 # not_run NAME REASON: a suite that could not run counts as failed.
 not_run() {
+  wanted "$1" || return 0
   failed+=("$1")
   printf '\n===== %s: FAIL (not run: %s)\n' "$1" "$2"
 }
@@ -126,7 +137,13 @@ suite unit pytest tests/unit
 suite sanity tools/ansible_test_sanity.sh
 
 hypervisor=ok
-suite hosts ansible-playbook -i inventories/local playbooks/prepare_hosts.yml || hypervisor=failed
+# integration and molecule need the hypervisor: prepare it whenever they run.
+if wanted hosts || wanted integration || wanted molecule; then
+  only_hosts=("${only[@]}")
+  [ "${#only[@]}" -gt 0 ] && only+=(hosts)
+  suite hosts ansible-playbook -i inventories/local playbooks/prepare_hosts.yml || hypervisor=failed
+  only=("${only_hosts[@]}")
+fi
 
 if [ -x tests/integration/run.sh ]; then
   if [ "$hypervisor" = ok ]; then
@@ -134,7 +151,7 @@ if [ -x tests/integration/run.sh ]; then
   else
     not_run integration "the hypervisor did not come up"
   fi
-else
+elif wanted integration; then
   printf '\n===== integration: no tests/integration/run.sh yet\n'
 fi
 
@@ -144,7 +161,7 @@ if [ -f extensions/molecule/default/molecule.yml ]; then
   else
     not_run molecule "the hypervisor did not come up"
   fi
-else
+elif wanted molecule; then
   printf '\n===== molecule: no extensions/molecule/default/molecule.yml yet\n'
 fi
 
