@@ -29,7 +29,7 @@ class ActionModule(NimbusAction):
                 return {"changed": False, "cached": True, "ansible_facts": {"nimbus_host": facts}}
         result = self.execute("host_facts", args, task_vars)
         facts = result["ansible_facts"]["nimbus_host"]
-        if store is not None and facts.get("up"):
+        if store is not None and facts.get("up") and not self.check_mode:
             with store.transaction() as state:
                 state.set_host_facts(host, facts, self.now())
         result["cached"] = False

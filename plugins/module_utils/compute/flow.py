@@ -129,9 +129,14 @@ def schedule_instance(
     return instance, True
 
 
+def is_scheduled(instance: dict[str, Any]) -> bool:
+    """Claimed on a host and waiting for its next step."""
+    return instance["task_state"] == states.SCHEDULING and instance.get("host") is not None
+
+
 def _existing_build(instance: dict[str, Any]) -> dict[str, Any]:
     """A second request for a name: the instance it already is, if usable."""
-    if is_built(instance):
+    if is_built(instance) or is_scheduled(instance):
         return instance
     if instance["vm_state"] == states.ERROR:
         raise exceptions.Conflict(

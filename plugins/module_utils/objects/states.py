@@ -20,13 +20,15 @@ SPAWNING = "spawning"
 DELETING = "deleting"
 TASK_STATES = (None, SCHEDULING, NETWORKING, BLOCK_DEVICE_MAPPING, SPAWNING, DELETING)
 
-# The build steps in order; each may only start from the task_state before it.
+# The build steps in order; each may only start from the task_state before it,
+# or from its own (a re-run of an idempotent step converges). Two runs racing
+# past the same step still meet at the next compare-and-swap: only one wins.
 BUILD_STEPS = (SCHEDULING, NETWORKING, BLOCK_DEVICE_MAPPING, SPAWNING)
 EXPECTED_BEFORE = {
     SCHEDULING: (None, SCHEDULING),
-    NETWORKING: (SCHEDULING,),
-    BLOCK_DEVICE_MAPPING: (NETWORKING,),
-    SPAWNING: (BLOCK_DEVICE_MAPPING,),
+    NETWORKING: (SCHEDULING, NETWORKING),
+    BLOCK_DEVICE_MAPPING: (NETWORKING, BLOCK_DEVICE_MAPPING),
+    SPAWNING: (BLOCK_DEVICE_MAPPING, SPAWNING),
     # A delete may start from any task_state: a half-built instance must be
     # deletable, and the build notices through its own compare-and-swap.
     DELETING: TASK_STATES,

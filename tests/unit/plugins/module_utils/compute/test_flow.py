@@ -135,3 +135,14 @@ def test_two_instances_never_share_an_address(store):
     second, _ = build(store, "web2")
     ips = {vif["network"]["subnets"][0]["ips"][0]["address"] for vif in first["network_info"] + second["network_info"]}
     assert ips == {"198.18.0.10", "198.18.0.11"}
+
+
+def test_rerun_of_a_step_converges_but_skipping_one_loses(store):
+    instance, _ = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    again, changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    assert not changed and again["uuid"] == instance["uuid"]
+    flow.allocate_network(store, instance["uuid"], NETWORKS, NOW)
+    _, changed = flow.allocate_network(store, instance["uuid"], NETWORKS, NOW)
+    assert not changed
+    with pytest.raises(exceptions.UnexpectedTaskStateError):
+        flow.begin_step(store, instance["uuid"], states.SPAWNING, NOW)

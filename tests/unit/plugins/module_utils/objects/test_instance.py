@@ -257,4 +257,4 @@ def test_sanitize_hostname(name, hostname):
 
 
 def test_utcnow_is_iso8601_utc():
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", instance.utcnow())
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", instance.utcnow())
