@@ -37,7 +37,7 @@ options:
     description:
       - The instance, as M(nimbus.compute.host_select) and M(nimbus.compute.network_allocate) return it. Needs
         C(uuid), C(name), C(hostname), C(flavor) and C(image); C(network_info), C(metadata) and C(public_keys) go
-        to the config drive. With O(store_path), only C(uuid) is needed: the record is read from the store.
+        to the config drive. With O(store_path), only C(uuid) is needed; the record is read from the store.
     type: dict
     required: true
   instances_path:

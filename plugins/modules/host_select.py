@@ -14,7 +14,7 @@ description:
     records the fault on the instance (vm_state C(error)).
   - A request whose O(request.name) is already an active instance changes nothing and returns that instance.
   - With O(state=absent), drops the instance's claim; when the instance is being deleted this completes the delete.
-  - Runs on the controller (in the action plugin's process): no compute host is contacted.
+  - Runs on the controller, in the action plugin's process; no compute host is contacted.
 version_added: 0.1.0
 author: nimbus.compute contributors
 extends_documentation_fragment:
@@ -57,7 +57,7 @@ options:
     description:
       - The build request, required with O(state=present).
       - Keys C(name), C(flavor), C(image), C(networks) (a list of C({network, fixed_ip})), and optionally
-        C(availability_zone), C(key_name), C(public_keys), C(metadata). Secrets do not belong here: pass
+        C(availability_zone), C(key_name), C(public_keys), C(metadata). Secrets do not belong here; pass
         C(user_data) and C(admin_pass) to M(nimbus.compute.block_device_map).
     type: dict
   scheduler:

@@ -13,7 +13,7 @@ description:
   - Returns Nova-shaped C(network_info). Allocating again for the same instance returns the same ports.
   - All or nothing; a failure records the fault on the instance and leaves nothing allocated.
   - With O(state=absent), releases every port, MAC and IP of the instance.
-  - Runs on the controller (in the action plugin's process): the addresses live in the store.
+  - Runs on the controller, in the action plugin's process; the addresses live in the store.
 version_added: 0.1.0
 author: nimbus.compute contributors
 extends_documentation_fragment:
