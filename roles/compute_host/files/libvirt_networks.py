@@ -108,6 +108,9 @@ def network_xml(libvirt_name: str, settings: dict[str, Any], current: ET.Element
         dhcp = ET.SubElement(ip, "dhcp")
         start, end = settings["dhcp_range"]
         ET.SubElement(dhcp, "range", {"start": start, "end": end})
+        # Reservations added per port (virsh net-update ... ip-dhcp-host) survive a redefinition.
+        for host in current.findall("ip/dhcp/host") if current is not None else []:
+            dhcp.append(host)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode") + "\n"
 
