@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright: (c) nimbus.compute contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Create-instance benchmark: nimbus.compute against a community.libvirt peer.
@@ -309,7 +309,7 @@ class Bench:
     def delete(self, side: Side, index: int, tag: str) -> None:
         candidates = side.domain_candidates(index)
         log = self.logs / f"{tag}-{side.name(index)}-delete.log"
-        rc, _ = self._spawn(side.delete_argv(index), log)
+        rc, _elapsed = self._spawn(side.delete_argv(index), log)
         if rc != 0:
             raise BenchError(f"{side.label}: delete of {side.name(index)} failed (rc {rc}), log {log}:\n{tail(log)}")
         left = {d: s for d in candidates if (s := self.virsh.domstate(d)) is not None}

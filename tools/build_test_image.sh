@@ -67,7 +67,7 @@ work="$repo/build/image-work"
 debs="$work/debs"
 root="$work/initramfs"
 mkdir -p "$debs"
-rm -rf "$root" "$work/kernel" "$work/busybox" "$work/boot"
+rm -rf "$root" "${work:?}/kernel" "${work:?}/busybox" "${work:?}/boot"
 
 # --- packages -----------------------------------------------------------------
 kpkg=${NIMBUS_KERNEL_PKG:-}
@@ -82,15 +82,23 @@ apt_opts=()
 # apt-get download as root drops to _apt, which cannot write here: stay root.
 [[ $EUID -eq 0 ]] && apt_opts+=(-o APT::Sandbox::User=root)
 
+first_existing() {  # first_existing PATH... -> the first path that exists (an unmatched glob does not)
+    local path
+    for path in "$@"; do
+        [[ -e "$path" ]] && { printf '%s\n' "$path"; return 0; }
+    done
+    return 0
+}
+
 fetch() {  # fetch PACKAGE -> path of its .deb in $debs (downloaded once per version)
     local pkg=$1 ver deb
     ver=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')
     [[ -n "$ver" && "$ver" != "(none)" ]] || die "no installable version of $pkg (run apt-get update?)"
-    deb=$(ls "$debs/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1 || true)
+    deb=$(first_existing "$debs/${pkg}_${ver//:/%3a}_"*.deb)
     if [[ -z "$deb" ]]; then
         (cd "$debs" && apt-get "${apt_opts[@]}" -q download "$pkg=$ver" >&2) ||
             die "apt-get download $pkg=$ver failed"
-        deb=$(ls "$debs/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1 || true)
+        deb=$(first_existing "$debs/${pkg}_${ver//:/%3a}_"*.deb)
         [[ -n "$deb" ]] || die "apt-get download $pkg=$ver left no .deb in $debs"
     fi
     echo "$deb"

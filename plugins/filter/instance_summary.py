@@ -9,7 +9,7 @@ description:
   - Picks uuid, name, host, IP addresses, vm/task/power state, flavor, image, fault and the seconds each step of
     the latest action took from an instance record, as M(nimbus.compute.instance_info) returns it.
 version_added: 0.1.0
-author: nimbus.compute contributors
+author: nimbus.compute developers (@nimbus-compute)
 options:
   _input:
     description: The instance record.

@@ -16,7 +16,7 @@ description:
   - With O(state=absent), removes the instance's directory and everything in it (cached base images stay).
   - With O(store_path), the controller records the step (task_state C(block_device_mapping)) in the store.
 version_added: 0.1.0
-author: nimbus.compute contributors
+author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
 attributes:

@@ -15,7 +15,7 @@ description:
     than O(max_age) seconds, which saves a module round trip per host. Capacity in use comes from the store's claims,
     never from the cache.
 version_added: 0.1.0
-author: nimbus.compute contributors
+author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.libvirt
   - nimbus.compute.store

@@ -12,11 +12,11 @@ description:
     memory and disk for the instance in the same store transaction, so concurrent runs never over-commit a host.
   - When no host fits, fails with C(No valid host was found), naming every host and why it was rejected, and
     records the fault on the instance (vm_state C(error)).
-  - A request whose O(request.name) is already an active instance changes nothing and returns that instance.
+  - A request whose C(name) is already an active instance changes nothing and returns that instance.
   - With O(state=absent), drops the instance's claim; when the instance is being deleted this completes the delete.
   - Runs on the controller, in the action plugin's process; no compute host is contacted.
 version_added: 0.1.0
-author: nimbus.compute contributors
+author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
 attributes:

@@ -12,7 +12,7 @@ description:
     C(nova show) and C(nova instance-action-list).
   - Runs on the controller (in the action plugin's process).
 version_added: 0.1.0
-author: nimbus.compute contributors
+author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
 attributes:

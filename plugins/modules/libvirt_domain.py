@@ -17,7 +17,7 @@ description:
   - With O(store_path), the controller records the step (task_state C(spawning), then vm_state C(active)); with
     O(state=absent) it starts the instance's delete (task_state C(deleting)).
 version_added: 0.1.0
-author: nimbus.compute contributors
+author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.libvirt
   - nimbus.compute.store

@@ -15,7 +15,7 @@ description:
   - With O(state=absent), releases every port, MAC and IP of the instance.
   - Runs on the controller, in the action plugin's process; the addresses live in the store.
 version_added: 0.1.0
-author: nimbus.compute contributors
+author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
 attributes:

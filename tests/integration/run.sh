@@ -5,7 +5,7 @@
 # line counts targets: "N passed, N failed".
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 export PATH="$repo/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$repo/build/collections"
 export ANSIBLE_ROLES_PATH="$repo/tests/integration/targets"

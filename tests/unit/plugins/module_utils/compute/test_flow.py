@@ -39,7 +39,7 @@ def build(store, name="web1", hosts=None):
         (states.BLOCK_DEVICE_MAPPING, {"block_device_info": {"disks": []}}),
         (states.SPAWNING, {"power_state": states.RUNNING}),
     ):
-        _, building = flow.begin_step(store, uuid, step, NOW)
+        building = flow.begin_step(store, uuid, step, NOW)[1]
         assert building
         flow.finish_step(store, uuid, step, NOW, **updates)
     return store.snapshot().instance(uuid), changed
@@ -63,17 +63,17 @@ def test_build_walks_nova_states_to_active(store):
 
 
 def test_second_request_for_active_name_changes_nothing(store):
-    first, _ = build(store)
+    first = build(store)[0]
     again, changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
     assert not changed
     assert again["uuid"] == first["uuid"]
     assert len(store.snapshot().data["instances"]) == 1
-    _, building = flow.begin_step(store, first["uuid"], states.BLOCK_DEVICE_MAPPING, NOW)
+    building = flow.begin_step(store, first["uuid"], states.BLOCK_DEVICE_MAPPING, NOW)[1]
     assert not building
 
 
 def test_steps_out_of_order_lose_the_compare_and_swap(store):
-    instance, _ = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    instance = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]
     with pytest.raises(exceptions.UnexpectedTaskStateError):
         flow.begin_step(store, instance["uuid"], states.SPAWNING, NOW)
 
@@ -96,12 +96,12 @@ def test_error_instance_blocks_a_rebuild_until_deleted(store):
         flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
     instance, changed = flow.release_claim(store, "web1", NOW)
     assert changed and instance["vm_state"] == "deleted"  # never landed: Nova's local delete
-    _, changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[1]
     assert changed
 
 
 def test_failed_step_records_fault_and_error(store):
-    instance, _ = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    instance = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]
     flow.allocate_network(store, instance["uuid"], NETWORKS, NOW)
     flow.begin_step(store, instance["uuid"], states.BLOCK_DEVICE_MAPPING, NOW)
     flow.fail_step(store, instance["uuid"], states.BLOCK_DEVICE_MAPPING, exceptions.ImageError("bad"), "c1", NOW)
@@ -112,9 +112,9 @@ def test_failed_step_records_fault_and_error(store):
 
 
 def test_delete_releases_everything_and_marks_deleted(store):
-    instance, _ = build(store)
+    instance = build(store)[0]
     assert flow.begin_delete(store, "web1", NOW)["task_state"] == "deleting"
-    _, released = flow.deallocate_network(store, instance["uuid"])
+    released = flow.deallocate_network(store, instance["uuid"])[1]
     deleted, dropped = flow.release_claim(store, instance["uuid"], NOW)
     assert released and dropped
     assert deleted["vm_state"] == "deleted" and deleted["deleted_at"] == NOW
@@ -131,18 +131,18 @@ def test_check_mode_writes_nothing(store):
 
 
 def test_two_instances_never_share_an_address(store):
-    first, _ = build(store, "web1")
-    second, _ = build(store, "web2")
+    first = build(store, "web1")[0]
+    second = build(store, "web2")[0]
     ips = {vif["network"]["subnets"][0]["ips"][0]["address"] for vif in first["network_info"] + second["network_info"]}
     assert ips == {"198.18.0.10", "198.18.0.11"}
 
 
 def test_rerun_of_a_step_converges_but_skipping_one_loses(store):
-    instance, _ = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    instance = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]
     again, changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
     assert not changed and again["uuid"] == instance["uuid"]
     flow.allocate_network(store, instance["uuid"], NETWORKS, NOW)
-    _, changed = flow.allocate_network(store, instance["uuid"], NETWORKS, NOW)
+    changed = flow.allocate_network(store, instance["uuid"], NETWORKS, NOW)[1]
     assert not changed
     with pytest.raises(exceptions.UnexpectedTaskStateError):
         flow.begin_step(store, instance["uuid"], states.SPAWNING, NOW)

@@ -23,7 +23,7 @@ def test_mac_avoids_those_in_use():
 def test_many_macs_are_unique():
     rng = random.Random(3)
     used: set[str] = set()
-    for _ in range(500):
+    for _round in range(500):
         used.add(mac.generate_mac(used, rng))
     assert len(used) == 500
 

@@ -32,7 +32,7 @@ def test_host_subset_size_spreads_among_the_best(host, spec, config):
     hosts = [host("a", memory_mb=16384), host("b", memory_mb=16000), host("c", memory_mb=1024)]
     settings = {**config, "host_subset_size": 2}
     rng = random.Random(0)
-    picked = {manager.select_destinations(hosts, spec(memory_mb=256), settings, rng)[0].host for _ in range(50)}
+    picked = {manager.select_destinations(hosts, spec(memory_mb=256), settings, rng)[0].host for _round in range(50)}
     assert picked == {"a", "b"}
     destinations = manager.select_destinations(hosts, spec(memory_mb=256), settings, random.Random(1))
     assert len(set(names(destinations))) == 3

@@ -134,7 +134,7 @@ def test_nested_transaction_is_refused_not_deadlocked(path):
 
 def _increment(path: str) -> None:
     store = JSONStore(path)
-    for _ in range(INCREMENTS):
+    for _round in range(INCREMENTS):
         with store.transaction() as state:
             facts = state.host_facts("counter") or {"count": 0}
             state.set_host_facts("counter", {"count": facts["count"] + 1}, "t")
@@ -142,7 +142,7 @@ def _increment(path: str) -> None:
 
 def test_concurrent_transactions_lose_no_update(path):
     context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_increment, args=(path,)) for _ in range(WORKERS)]
+    workers = [context.Process(target=_increment, args=(path,)) for _round in range(WORKERS)]
     for worker in workers:
         worker.start()
     for worker in workers:
