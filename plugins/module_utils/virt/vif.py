@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import VirtError
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import dhcp
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import libvirt, virt_error
 
 try:
@@ -148,6 +149,9 @@ def plug_vif_entries(
         changes = dhcp_host_changes(dhcp_hosts(network.XMLDesc(0)), wanted)
         if not check_mode:
             _apply(network, name, changes)
+            leases = dhcp.network_leases(network)
+            for entry in (entry for command, entry in changes if command == ADD):
+                dhcp.release_leases(network, dhcp.stale_leases(leases, entry["ip"], entry["mac"]))
         added.extend((name, entry["mac"]) for command, entry in changes if command == ADD)
     return added
 
@@ -168,5 +172,8 @@ def unplug_vifs(conn: Any, macs_by_network: dict[str, list[str]], check_mode: bo
         changes = [(DELETE, e) for e in dhcp_hosts(network.XMLDesc(0)) if e["mac"] in wanted_gone]
         if changes and not check_mode:
             _apply(network, name, changes)
+            leases = dhcp.network_leases(network)
+            for _command, entry in changes:
+                dhcp.release_leases(network, dhcp.leases_of_mac(leases, entry["mac"]))
         changed = changed or bool(changes)
     return changed
