@@ -91,7 +91,7 @@ instance:
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, compute_host
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR
-from ansible_collections.nimbus.compute.plugins.module_utils.virt.domain_xml import HAS_LXML, LXML_IMPORT_ERROR
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.xmlutil import HAS_LXML, LXML_IMPORT_ERROR
 
 
 def main() -> None:

@@ -11,20 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import traceback
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
-
-try:
-    from lxml import etree
-
-    HAS_LXML = True
-    LXML_IMPORT_ERROR: str | None = None
-except ImportError:
-    etree = None
-    HAS_LXML = False
-    LXML_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.xmlutil import etree
 
 NIMBUS_NS = "https://nimbus.compute/xmlns/instance/1"
 NIMBUS = f"{{{NIMBUS_NS}}}"

@@ -6,20 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import traceback
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import libvirt, virt_error
-
-try:
-    from lxml import etree
-
-    HAS_LXML = True
-    LXML_IMPORT_ERROR: str | None = None
-except ImportError:
-    etree = None
-    HAS_LXML = False
-    LXML_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.xmlutil import etree
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB

@@ -13,23 +13,13 @@ both), a name taken by another MAC is left out of the new entry.
 from __future__ import annotations
 
 import ipaddress
-import traceback
 from collections.abc import Iterable
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import VirtError
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import dhcp
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import libvirt, virt_error
-
-try:
-    from lxml import etree
-
-    HAS_LXML = True
-    LXML_IMPORT_ERROR: str | None = None
-except ImportError:
-    etree = None
-    HAS_LXML = False
-    LXML_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.xmlutil import etree
 
 
 class NetworkNotFound(VirtError):

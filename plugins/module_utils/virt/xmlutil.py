@@ -1,0 +1,20 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""lxml, imported once for every virt module that reads or writes XML.
+
+Guarded because ansible-test sanity imports module_utils without lxml.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+try:
+    from lxml import etree
+
+    HAS_LXML = True
+    LXML_IMPORT_ERROR: str | None = None
+except ImportError:
+    etree = None
+    HAS_LXML = False
+    LXML_IMPORT_ERROR = traceback.format_exc()
