@@ -165,6 +165,10 @@ elif wanted molecule; then
   printf '\n===== molecule: no extensions/molecule/default/molecule.yml yet\n'
 fi
 
+# Stop this run's daemons now, so the count below is the run's last line.
+cleanup
+trap - EXIT
+
 printf '\n===== summary\n'
 for name in "${passed[@]}"; do printf 'PASS %s\n' "$name"; done
 for name in "${failed[@]}"; do printf 'FAIL %s\n' "$name"; done
