@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import traceback
 
+__all__ = ["HAS_LXML", "LXML_IMPORT_ERROR", "etree"]
+
 try:
     from lxml import etree
 
