@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
-from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
 
 
 def plain(data: Any) -> Any:
@@ -49,10 +48,9 @@ class NimbusAction(ActionBase):
     def check_mode(self) -> bool:
         return bool(self._task.check_mode)
 
-    def store(self, args: dict[str, Any]):
-        if not args.get("store_path"):
-            raise AnsibleActionFail("store_path is required: the controller keeps instance state in the store")
-        return open_store(args["store_path"])
+    @staticmethod
+    def store(args: dict[str, Any]):
+        return store_for(args)
 
     def host_name(self, task_vars: dict[str, Any] | None) -> str | None:
         """The host the module runs on: the delegated one when delegating."""

@@ -87,6 +87,8 @@ def schedule_instance(
     Returns the instance and whether anything changed. A NoValidHost is
     recorded on the instance (vm_state error, fault) before it is raised.
     """
+    # ``now`` stamps the request; the event's finish is read when it happens,
+    # so the step's recorded duration is the real one.
     settings = scheduler_config(config)
     failure: exceptions.NimbusError | None = None
     with store.transaction() as state:
@@ -122,7 +124,7 @@ def schedule_instance(
                 attempts=[chosen.host],
                 alternates=[alternate.host for alternate in destinations[1:]],
             )
-            state.finish_event(instance["uuid"], STEP_EVENTS[states.SCHEDULING], "Success", now)
+            state.finish_event(instance["uuid"], STEP_EVENTS[states.SCHEDULING], "Success", instance_obj.utcnow())
         instance = state.instance(instance["uuid"])
     if failure is not None:
         raise failure
@@ -177,7 +179,7 @@ def allocate_network(
             expected = states.NETWORKING if building else None
             state.save_instance(uuid, expected, network_info=network_info)
             if building:
-                state.finish_event(uuid, STEP_EVENTS[states.NETWORKING], "Success", now)
+                state.finish_event(uuid, STEP_EVENTS[states.NETWORKING], "Success", instance_obj.utcnow())
         instance = state.instance(uuid)
     if failure is not None:
         raise failure
