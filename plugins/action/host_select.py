@@ -4,16 +4,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, controller
-from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import NimbusAction
+from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import ControllerAction
 
 
-class ActionModule(NimbusAction):
+class ActionModule(ControllerAction):
     ARGUMENT_SPEC = argspecs.HOST_SELECT
-    REQUIRED_IF = argspecs.REQUIRED_BY_STATE["host_select"]
-    _requires_connection = False
-
-    def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
-        return controller.host_select(args, self.check_mode)
+    REQUIRED_IF = argspecs.HOST_SELECT_REQUIRED_IF
+    BODY = controller.host_select

@@ -4,15 +4,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, controller
-from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import NimbusAction
+from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import ControllerAction
 
 
-class ActionModule(NimbusAction):
+class ActionModule(ControllerAction):
     ARGUMENT_SPEC = argspecs.NETWORK_ALLOCATE
-    _requires_connection = False
-
-    def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
-        return controller.network_allocate(args, self.check_mode)
+    BODY = controller.network_allocate

@@ -126,7 +126,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runn
 
 
 def main() -> None:
-    run_module(argspecs.HOST_SELECT, controller.host_select, required_if=argspecs.REQUIRED_BY_STATE["host_select"])
+    run_module(argspecs.HOST_SELECT, controller.host_select, required_if=argspecs.HOST_SELECT_REQUIRED_IF)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runn
 
 
 def main() -> None:
-    run_module(argspecs.INSTANCE_INFO, lambda params, check_mode: controller.instance_info(params))
+    run_module(argspecs.INSTANCE_INFO, controller.instance_info)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ module, and turn a NimbusError into one clear failure.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ansible.plugins.action import ActionBase
@@ -73,3 +74,14 @@ class NimbusAction(ActionBase):
     @staticmethod
     def now() -> str:
         return utcnow()
+
+
+class ControllerAction(NimbusAction):
+    """A step whose state is the store's alone: it runs in this process, on no host."""
+
+    _requires_connection = False
+    # The module's body in module_utils/compute/controller.py: (params, check_mode) -> result.
+    BODY: ClassVar[Callable[[dict[str, Any], bool], dict[str, Any]]]
+
+    def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        return type(self).BODY(args, self.check_mode)

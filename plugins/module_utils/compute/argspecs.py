@@ -61,6 +61,4 @@ INSTANCE_INFO = {
     "name": {"type": "str"},
 }
 
-REQUIRED_BY_STATE = {
-    "host_select": [("state", "present", ["request"]), ("state", "absent", ["name"])],
-}
+HOST_SELECT_REQUIRED_IF = [("state", "present", ["request"]), ("state", "absent", ["name"])]

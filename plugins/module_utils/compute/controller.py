@@ -53,7 +53,8 @@ def network_allocate(params: dict[str, Any], check_mode: bool) -> dict[str, Any]
     return result
 
 
-def instance_info(params: dict[str, Any]) -> dict[str, Any]:
+def instance_info(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    del check_mode  # reading changes nothing
     state = store_for(params).snapshot()
     if params.get("name"):
         found = flow.find_instance(state, params["name"])

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import VirtError
@@ -56,3 +57,13 @@ def open_connection(uri: str) -> Any:
             uri=uri,
             libvirt_code=exc.get_error_code(),
         ) from exc
+
+
+def lookup_or_none(lookup: Callable[[], Any], missing_code: int, action: str) -> Any | None:
+    """What ``lookup`` finds, or None when libvirt answers ``missing_code`` (no such object)."""
+    try:
+        return lookup()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == missing_code:
+            return None
+        raise virt_error(exc, action) from exc

@@ -27,7 +27,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects.states impo
     RUNNING,
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import domain_xml, power, vif
-from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import libvirt, virt_error
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import libvirt, lookup_or_none, virt_error
 
 DEFINE = "define"
 START = "start"
@@ -40,12 +40,7 @@ class InstanceInvalidState(Conflict):
 
 def lookup_domain(conn: Any, uuid: str) -> Any | None:
     """The domain with this UUID, None if there is none."""
-    try:
-        return conn.lookupByUUIDString(uuid)
-    except libvirt.libvirtError as exc:
-        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-            return None
-        raise virt_error(exc, f"look up domain {uuid}") from exc
+    return lookup_or_none(lambda: conn.lookupByUUIDString(uuid), libvirt.VIR_ERR_NO_DOMAIN, f"look up domain {uuid}")
 
 
 def _domain_power_state(domain: Any) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import VirtError
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import dhcp
-from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import libvirt, virt_error
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import libvirt, lookup_or_none, virt_error
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.xmlutil import etree
 
 
@@ -102,12 +102,7 @@ def _update_flags(network: Any) -> int:
 
 
 def _lookup_network(conn: Any, name: str) -> Any | None:
-    try:
-        return conn.networkLookupByName(name)
-    except libvirt.libvirtError as exc:
-        if exc.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
-            return None
-        raise virt_error(exc, f"look up network {name}") from exc
+    return lookup_or_none(lambda: conn.networkLookupByName(name), libvirt.VIR_ERR_NO_NETWORK, f"look up network {name}")
 
 
 def _apply(network: Any, name: str, changes: Iterable[tuple[str, dict[str, Any]]]) -> None:

@@ -2,41 +2,27 @@ from __future__ import annotations
 
 import libvirt
 import pytest
+from domain_specs import UUID, domain_spec
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InstanceNotFound, VirtError
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.states import NOSTATE, RUNNING, SHUTDOWN
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import domain_xml, driver, vif
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.driver import DEFINE, RESUME, START
 
-UUID = "0d8e6f7a-1b2c-4d5e-8f90-a1b2c3d4e5f6"
 MAC = "fa:16:3e:00:00:01"
 IP = "192.168.122.10"
 
 
 def make_spec(**overrides):
-    spec = {
-        "uuid": UUID,
-        "name": "instance-1",
+    """A small domain the test driver runs: one disk, on the driver's default network."""
+    small = {
         "memory_mb": 128,
         "vcpus": 1,
         "virt_type": "test",
-        "disks": [
-            {
-                "device_name": "vda",
-                "path": "/i/disk",
-                "bus": "virtio",
-                "type": "disk",
-                "format": "qcow2",
-                "boot_index": 0,
-                "size_bytes": 1 << 30,
-            }
-        ],
+        "disks": domain_spec()["disks"][:1],
         "interfaces": [{"mac": MAC, "network": "default"}],
-        "console_log": "/i/console.log",
-        "metadata": {"flavor": {"name": "m1.tiny"}, "image": {"name": "cirros", "sha256": "ab" * 32}},
     }
-    spec.update(overrides)
-    return spec
+    return domain_spec(**{**small, **overrides})
 
 
 NETWORK_INFO = [
