@@ -47,8 +47,31 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get update -q
     touch "$stamps/apt-update"
   fi
+  # Package scripts must not start services: without systemd, invoke-rc.d
+  # would run openssh-server's init script and leave an sshd listening on
+  # port 22 of the machine's own network.  policy-rc.d exiting 101 forbids
+  # that; ours is temporary and only stands in when there is none.
+  policy_rc_d=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy_rc_d" ]; then
+    printf '#!/bin/sh\n# Temporary, from nimbus.compute tools/install_deps.sh.\nexit 101\n' >"$policy_rc_d"
+    chmod 0755 "$policy_rc_d"
+    trap 'rm -f "$policy_rc_d"' EXIT
+  fi
   log "apt-get install ${missing[*]}"
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [ "$(trap -p EXIT)" ]; then
+    rm -f "$policy_rc_d"
+    trap - EXIT
+  fi
+  # Should an sshd have been started anyway (a policy-rc.d that allowed it),
+  # stop that one, by the pid file the package's init script writes.
+  if printf '%s\n' "${missing[@]}" | grep -qx openssh-server; then
+    sshd_pid=$(cat /run/sshd.pid 2>/dev/null || true)
+    if [ -n "$sshd_pid" ] && [ "$(cat "/proc/$sshd_pid/comm" 2>/dev/null)" = sshd ]; then
+      log "stopping the sshd the openssh-server package started (pid $sshd_pid)"
+      kill "$sshd_pid"
+    fi
+  fi
 else
   log "system packages: all ${#wanted[@]} installed"
 fi
