@@ -8,11 +8,27 @@ module: host_select
 short_description: Schedule an instance on a compute host and claim its resources, as Nova's scheduler does
 description:
   - Validates the build request, creates the instance record in the store (vm_state C(building), task_state
-    C(scheduling)), filters the compute hosts and weighs the ones that pass, then claims the chosen host's vcpus,
-    memory and disk for the instance in the same store transaction, so concurrent runs never over-commit a host.
-  - When no host fits, fails with C(No valid host was found), naming every host and why it was rejected, and
-    records the fault on the instance (vm_state C(error)).
-  - A request whose C(name) is already an active instance changes nothing and returns that instance.
+    C(scheduling)), filters the compute hosts and weighs the ones that pass, as Nova's filter scheduler does, then
+    claims the chosen host's vcpus, memory and disk for the instance in the same store transaction, so concurrent
+    runs never over-commit a host.
+  - Filters, in the order of C(enabled_filters) (all by default) -
+    C(ComputeFilter) (host enabled and up), C(AvailabilityZoneFilter), C(ComputeCapabilitiesFilter) (flavor
+    C(extra_specs) C(trait:NAME=required|forbidden) against the host's traits), C(ImagePropertiesFilter)
+    (C(hw_architecture), C(img_hv_type), C(hw_vm_mode)), C(CoreFilter), C(RamFilter) and C(DiskFilter) (capacity
+    after allocation ratios, reserved memory and the store's claims), C(ServerGroupAffinityFilter),
+    C(ServerGroupAntiAffinityFilter), C(SameHostFilter) and C(DifferentHostFilter).
+  - Weighers, in C(weight_classes) (all by default) - C(RAMWeigher), C(CPUWeigher), C(DiskWeigher),
+    C(NumInstancesWeigher), C(ServerGroupSoftAffinityWeigher), C(ServerGroupSoftAntiAffinityWeigher). Each
+    weigher's raw values are normalised to [0, 1] over the hosts that passed and multiplied by its multiplier;
+    the host is chosen at random among the best C(host_subset_size), and up to C(max_attempts) - 1 alternates
+    are kept for a reschedule.
+  - C(min_count) and C(max_count) schedule several instances in one call, named C(NAME-1) .. C(NAME-N), each
+    claimed in the same transaction. If at least C(min_count) fit, that many (up to C(max_count)) are created;
+    if fewer fit, none is placed and every requested instance is recorded in vm_state C(error) with the fault,
+    as Nova does.
+  - When no host fits, fails with C(No valid host was found), saying for each filter how many hosts it removed
+    and why for each host, and records the fault on the instance (vm_state C(error)).
+  - A request whose instances exist already changes nothing and returns them.
   - With O(state=absent), drops the instance's claim; when the instance is being deleted this completes the delete.
   - Runs on the controller, in the action plugin's process; no compute host is contacted.
 version_added: 0.1.0
@@ -22,7 +38,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Reports whether an instance would be created and claimed; writes nothing.
+    description:
+      - Runs the scheduler and reports the host it would choose, or fails with No valid host as the real run
+        would; writes nothing.
   diff_mode:
     support: none
     description: The change is the instance record, returned as RV(instance).
@@ -57,14 +75,25 @@ options:
     description:
       - The build request, required with O(state=present).
       - Keys C(name), C(flavor), C(image), C(networks) (a list of C({network, fixed_ip})), and optionally
-        C(availability_zone), C(key_name), C(public_keys), C(metadata). Secrets do not belong here; pass
-        C(user_data) and C(admin_pass) to M(nimbus.compute.block_device_map).
+        C(key_name), C(public_keys), C(metadata).
+      - C(availability_zone) is a zone name, or Nova's C(zone:host) (or C(:host)) to force the instance onto that
+        host; the filters still check the forced host, as Nova's placement checks its capacity.
+      - C(min_count) and C(max_count) (integers, 1 to 1000) ask for several instances in one request.
+      - C(scheduler_hints) takes Nova's C(group) (a server group name or uuid, see
+        M(nimbus.compute.server_group)), C(same_host) and C(different_host) (an instance name or uuid, or a list).
+      - Secrets do not belong here; pass C(user_data) and C(admin_pass) to M(nimbus.compute.block_device_map).
     type: dict
   scheduler:
     description:
-      - Scheduler settings in Nova's names, for example C(cpu_allocation_ratio) (4.0), C(ram_allocation_ratio)
-        (1.0), C(disk_allocation_ratio) (1.0), C(reserved_host_memory_mb) (512), C(enabled_filters),
-        C(ram_weight_multiplier), C(host_subset_size), C(max_attempts).
+      - Scheduler options in Nova's names (the inventory variable C(nimbus_scheduler)), each checked.
+      - C(enabled_filters) and C(weight_classes) (lists of the names above, in order; default all of them).
+      - C(cpu_allocation_ratio) (4.0), C(ram_allocation_ratio) (1.0), C(disk_allocation_ratio) (1.0),
+        C(reserved_host_memory_mb) (512), C(reserved_host_disk_mb) (0). A host's facts may carry its own ratios,
+        which win.
+      - C(ram_weight_multiplier) (1.0; negative packs instead of spreading), C(cpu_weight_multiplier) (1.0),
+        C(disk_weight_multiplier) (1.0), C(num_instances_weight_multiplier) (0.0),
+        C(soft_affinity_weight_multiplier) (1.0), C(soft_anti_affinity_weight_multiplier) (1.0).
+      - C(host_subset_size) (1), C(max_attempts) (3), C(default_availability_zone) (V(nova)).
     type: dict
     default: {}
   state:
@@ -90,6 +119,42 @@ EXAMPLES = r"""
     hosts: "{{ dict(groups['compute'] | zip(groups['compute'] | map('extract', hostvars, 'nimbus_host'))) }}"
   register: scheduled
 
+- name: Schedule three to five web servers in zone az1, at most two per host, packing hosts full first
+  nimbus.compute.host_select:
+    store_path: "{{ nimbus_store_path }}"
+    request:
+      name: web
+      flavor: m1.tiny
+      image: nimbus-tiny
+      networks:
+        - network: private
+      availability_zone: az1
+      min_count: 3
+      max_count: 5
+      scheduler_hints:
+        group: web
+    scheduler:
+      ram_weight_multiplier: -1.0
+    flavors: "{{ nimbus_flavors }}"
+    images: "{{ nimbus_images }}"
+    networks: "{{ nimbus_networks }}"
+    hosts: "{{ nimbus_host_reports }}"
+
+- name: Force an instance onto host compute2
+  nimbus.compute.host_select:
+    store_path: "{{ nimbus_store_path }}"
+    request:
+      name: debug1
+      flavor: m1.tiny
+      image: nimbus-tiny
+      networks:
+        - network: private
+      availability_zone: "az1:compute2"
+    flavors: "{{ nimbus_flavors }}"
+    images: "{{ nimbus_images }}"
+    networks: "{{ nimbus_networks }}"
+    hosts: "{{ nimbus_host_reports }}"
+
 - name: Drop the claim of a failed build
   nimbus.compute.host_select:
     store_path: "{{ nimbus_store_path }}"
@@ -98,8 +163,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+instances:
+  description: Every instance of the request as the store holds it (one unless C(max_count) > 1).
+  returned: with O(state=present)
+  type: list
+  elements: dict
 instance:
-  description: The instance record as the store holds it.
+  description: The (first) instance record as the store holds it.
   returned: always
   type: dict
   sample:
@@ -109,7 +179,7 @@ instance:
     vm_state: building
     task_state: scheduling
 host:
-  description: The chosen compute host.
+  description: The compute host chosen for the (first) instance.
   returned: with O(state=present)
   type: str
   sample: compute1

@@ -62,3 +62,11 @@ INSTANCE_INFO = {
 }
 
 HOST_SELECT_REQUIRED_IF = [("state", "present", ["request"]), ("state", "absent", ["name"])]
+
+SERVER_GROUP = {
+    **STORE_PATH,
+    **STATE,
+    "name": {"type": "str", "required": True},
+    "policy": {"type": "str", "choices": ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]},
+    "rules": {"type": "dict"},
+}

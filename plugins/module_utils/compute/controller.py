@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule, server_groups
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow, validate_request
 from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
@@ -29,16 +29,25 @@ def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         instance, changed = flow.release_claim(store, params["name"], utcnow(), check_mode)
         return {"changed": changed, "instance": instance}
     request = validate_request(params["request"], params["flavors"], params["images"], params["networks"])
-    instance, changed = flow.schedule_instance(
+    instances, changed = schedule.schedule_instances(
         store, request, params["hosts"], params["scheduler"], utcnow(), check_mode
     )
+    first = instances[0]
     return {
         "changed": changed,
-        "instance": instance,
-        "host": instance.get("host"),
-        "alternates": instance.get("alternates", []),
-        "ansible_facts": {"nimbus_instance": instance},
+        "instances": instances,
+        "instance": first,
+        "host": first.get("host"),
+        "alternates": first.get("alternates", []),
+        "ansible_facts": {"nimbus_instance": first},
     }
+
+
+def server_group(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    store = store_for(params)
+    if params["state"] == "absent":
+        return server_groups.delete(store, params["name"], check_mode)
+    return server_groups.ensure(store, params["name"], params["policy"], params["rules"], utcnow(), check_mode)
 
 
 def network_allocate(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:

@@ -17,9 +17,6 @@ from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.network import api as network_api
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
-from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import host_state as host_state_mod
-from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import manager as scheduler
-from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
 from ansible_collections.nimbus.compute.plugins.module_utils.store.state import ANY
 
 # Event names as `nova instance-action-list` shows them for each step.
@@ -74,69 +71,12 @@ def is_built(instance: dict[str, Any]) -> bool:
     return instance["vm_state"] == states.ACTIVE and instance["task_state"] is None
 
 
-def schedule_instance(
-    store,
-    request: dict[str, Any],
-    facts_by_host: dict[str, dict[str, Any]],
-    config: dict[str, Any],
-    now: str,
-    check_mode: bool = False,
-) -> tuple[dict[str, Any], bool]:
-    """Create the instance record (or find it by name) and claim a host for it.
-
-    Returns the instance and whether anything changed. A NoValidHost is
-    recorded on the instance (vm_state error, fault) before it is raised.
-    """
-    # ``now`` stamps the request; the event's finish is read when it happens,
-    # so the step's recorded duration is the real one.
-    settings = scheduler_config(config)
-    failure: exceptions.NimbusError | None = None
-    with store.transaction() as state:
-        existing = state.find_instance(request["name"])
-        if existing is not None:
-            return _existing_build(existing), False
-        instance = instance_obj.new_instance(request, now)
-        if check_mode:
-            return instance, True
-        state.add_instance(instance)
-        state.start_action(instance["uuid"], "create", now)
-        state.start_event(instance["uuid"], STEP_EVENTS[states.SCHEDULING], now)
-        spec = {
-            "flavor": instance["flavor"],
-            "image": instance["image"],
-            "availability_zone": instance.get("availability_zone"),
-            "instance_uuid": instance["uuid"],
-        }
-        host_states = host_state_mod.build_host_states(facts_by_host, state.claims_by_host(), settings)
-        try:
-            destinations = scheduler.select_destinations(host_states, spec, settings)
-        except exceptions.NoValidHost as error:
-            failure = error
-            _record_failure(state, instance["uuid"], states.SCHEDULING, error, None, now)
-        else:
-            chosen = destinations[0]
-            state.claim(instance["uuid"], chosen.host, host_state_mod.claim_for(spec))
-            state.save_instance(
-                instance["uuid"],
-                states.SCHEDULING,
-                host=chosen.host,
-                node=chosen.host,
-                attempts=[chosen.host],
-                alternates=[alternate.host for alternate in destinations[1:]],
-            )
-            state.finish_event(instance["uuid"], STEP_EVENTS[states.SCHEDULING], "Success", instance_obj.utcnow())
-        instance = state.instance(instance["uuid"])
-    if failure is not None:
-        raise failure
-    return instance, True
-
-
 def is_scheduled(instance: dict[str, Any]) -> bool:
     """Claimed on a host and waiting for its next step."""
     return instance["task_state"] == states.SCHEDULING and instance.get("host") is not None
 
 
-def _existing_build(instance: dict[str, Any]) -> dict[str, Any]:
+def existing_build(instance: dict[str, Any]) -> dict[str, Any]:
     """A second request for a name: the instance it already is, if usable."""
     if is_built(instance) or is_scheduled(instance):
         return instance
@@ -174,7 +114,7 @@ def allocate_network(
         except exceptions.NimbusError as error:
             failure = error
             if building:
-                _record_failure(state, uuid, states.NETWORKING, error, instance.get("host"), now)
+                record_failure(state, uuid, states.NETWORKING, error, instance.get("host"), now)
         else:
             expected = states.NETWORKING if building else None
             state.save_instance(uuid, expected, network_info=network_info)
@@ -230,7 +170,7 @@ def finish_step(store, uuid: str, step: str, now: str, **updates: Any) -> dict[s
 def fail_step(store, uuid: str, step: str, error: exceptions.NimbusError, host: str | None, now: str) -> None:
     """Record a failed step: fault, event result, vm_state error."""
     with store.transaction() as state:
-        _record_failure(state, uuid, step, error, host, now)
+        record_failure(state, uuid, step, error, host, now)
 
 
 def begin_delete(store, name_or_uuid: str, now: str, check_mode: bool = False) -> dict[str, Any] | None:
@@ -266,6 +206,7 @@ def release_claim(store, name_or_uuid: str, now: str, check_mode: bool = False) 
             return instance, held or deleting
         state.drop_claim(uuid)
         if deleting:
+            state.drop_group_member(uuid)
             if instance["task_state"] != states.DELETING:
                 state.start_action(uuid, "delete", now)
                 state.start_event(uuid, STEP_EVENTS[states.DELETING], now)
@@ -287,7 +228,7 @@ def _begin(state, uuid: str, step: str, now: str) -> None:
     state.start_event(uuid, STEP_EVENTS[step], now)
 
 
-def _record_failure(state, uuid: str, step: str, error: exceptions.NimbusError, host: str | None, now: str) -> None:
+def record_failure(state, uuid: str, step: str, error: exceptions.NimbusError, host: str | None, now: str) -> None:
     fault = error.to_fault(host)
     fault["created_at"] = now
     # A delete that raced the build owns the instance now: leave it alone.

@@ -17,7 +17,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
 from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam
-from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import request_spec, states
 
 REQUEST_KEYS = frozenset(
     {
@@ -31,6 +31,9 @@ REQUEST_KEYS = frozenset(
         "metadata",
         "admin_pass",
         "availability_zone",
+        "min_count",
+        "max_count",
+        "scheduler_hints",
     }
 )
 SECRET_KEYS = frozenset({"user_data", "admin_pass"})
@@ -235,9 +238,11 @@ def validate_request(
     key_name = request.get("key_name")
     if key_name is not None:
         _lookup("key_name", key_name, public_keys, "key")
-    availability_zone = request.get("availability_zone")
-    if availability_zone is not None:
-        check_safe_name("availability_zone", availability_zone)
+    availability_zone, force_host = request_spec.parse_availability_zone(request.get("availability_zone"))
+    for field, value in (("availability_zone", availability_zone), ("availability_zone", force_host)):
+        if value is not None:
+            check_safe_name(field, value)
+    min_count, max_count = request_spec.normalise_counts(request)
     return {
         "name": name,
         "flavor": flavor,
@@ -249,6 +254,11 @@ def validate_request(
         "metadata": _string_map("metadata", request.get("metadata") or {}, MAX_METADATA_LEN),
         "admin_pass": _optional_string("admin_pass", request.get("admin_pass")),
         "availability_zone": availability_zone,
+        "force_host": force_host,
+        "min_count": min_count,
+        "max_count": max_count,
+        "names": request_spec.instance_names(name, max_count),
+        "scheduler_hints": request_spec.normalise_hints(request.get("scheduler_hints")),
     }
 
 
@@ -271,12 +281,16 @@ def public_image(image: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def new_instance(request: dict[str, Any], now: str) -> dict[str, Any]:
-    """A Nova-shaped instance record for a validated request, about to be scheduled."""
+def new_instance(request: dict[str, Any], now: str, name: str | None = None, launch_index: int = 0) -> dict[str, Any]:
+    """A Nova-shaped instance record for a validated request, about to be scheduled.
+
+    ``name`` and ``launch_index`` tell the instances of one multi-create apart.
+    """
+    name = name or request["name"]
     return {
         "uuid": str(uuid.uuid4()),
-        "name": request["name"],
-        "hostname": sanitize_hostname(request["name"], default_name="server"),
+        "name": name,
+        "hostname": sanitize_hostname(name, default_name="server"),
         "flavor": dict(request["flavor"]),
         "image": public_image(request["image"]),
         "requested_networks": [dict(item) for item in request["networks"]],
@@ -284,7 +298,7 @@ def new_instance(request: dict[str, Any], now: str) -> dict[str, Any]:
         "public_keys": dict(request.get("public_keys") or {}),
         "key_name": request.get("key_name"),
         "availability_zone": request.get("availability_zone"),
-        "launch_index": 0,
+        "launch_index": launch_index,
         "vm_state": states.BUILDING,
         "task_state": states.SCHEDULING,
         "power_state": states.NOSTATE,

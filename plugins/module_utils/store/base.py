@@ -18,7 +18,7 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError
 
 SCHEMA_VERSION = 1
-COLLECTIONS = ("instances", "claims", "ports", "host_facts")
+COLLECTIONS = ("instances", "claims", "ports", "host_facts", "server_groups")
 
 
 def empty_data() -> dict[str, Any]:
@@ -41,7 +41,7 @@ def check_data(data: Any, where: str) -> dict[str, Any]:
 
 
 class Store(abc.ABC):
-    """A place the controller keeps instances, claims, ports and host facts."""
+    """A place the controller keeps instances, claims, ports, host facts and server groups."""
 
     @abc.abstractmethod
     def transaction(self) -> contextlib.AbstractContextManager[Any]:

@@ -10,7 +10,6 @@ A file that cannot be read is an error, never a reason to start afresh.
 from __future__ import annotations
 
 import contextlib
-import copy
 import fcntl
 import json
 import os
@@ -81,27 +80,37 @@ class JSONStore(Store):
             # Closing the descriptor releases the lock.
             os.close(fd)
 
-    def _load(self) -> dict[str, Any]:
+    def _read(self) -> bytes | None:
+        """The file's bytes; None when there is no store yet."""
         try:
             with open(self.path, "rb") as handle:
-                raw = handle.read()
+                return handle.read()
         except FileNotFoundError:
-            return empty_data()
+            return None
         except OSError as exc:
             raise _error(self.path, "read", exc) from exc
+
+    def _parse(self, raw: bytes | None) -> dict[str, Any]:
+        if raw is None:
+            return empty_data()
         try:
             return json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise _error(self.path, "read", f"not valid JSON ({exc})") from exc
 
+    def _load(self) -> dict[str, Any]:
+        return self._parse(self._read())
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[StoreState]:
         with self._nested_guard(), self._locked(fcntl.LOCK_EX):
-            state = StoreState(self._load(), where=self.path)
-            before = copy.deepcopy(state.data)
+            raw = self._read()
+            state = StoreState(self._parse(raw), where=self.path)
             yield state
-            if state.data != before:
-                payload = serialise(state.data, self.path)
+            # Comparing the bytes we would write with the bytes we read costs one
+            # serialisation; a deep copy of a large store to compare with cost more.
+            payload = serialise(state.data, self.path)
+            if payload != (raw if raw is not None else serialise(empty_data(), self.path)):
                 try:
                     write_atomically(self.path, payload)
                 except OSError as exc:

@@ -198,6 +198,46 @@ class StoreState:
         self.data["host_facts"][host] = record
         return record
 
+    # -- server groups ----------------------------------------------------------
+
+    @property
+    def server_groups(self) -> dict[str, dict[str, Any]]:
+        return self.data["server_groups"]
+
+    def find_server_group(self, name_or_uuid: str) -> dict[str, Any] | None:
+        """A server group by uuid or, failing that, by name."""
+        found = self.server_groups.get(name_or_uuid)
+        if found is not None:
+            return found
+        return next((group for group in self.server_groups.values() if group["name"] == name_or_uuid), None)
+
+    def add_server_group(self, group: dict[str, Any]) -> dict[str, Any]:
+        existing = self.find_server_group(group["name"])
+        if existing is not None:
+            raise Conflict(f"a server group named {group['name']} already exists ({existing['uuid']})")
+        self.server_groups[group["uuid"]] = group
+        return group
+
+    def delete_server_group(self, uuid: str) -> bool:
+        return self.server_groups.pop(uuid, None) is not None
+
+    def add_group_members(self, group_uuid: str, instance_uuids: list[str]) -> dict[str, Any]:
+        group = self.server_groups[group_uuid]
+        group["members"].extend(uuid for uuid in instance_uuids if uuid not in group["members"])
+        return group
+
+    def drop_group_member(self, instance_uuid: str) -> list[str]:
+        """Take a deleted instance out of every group (Nova does it on delete); the groups it left."""
+        left = []
+        for group in self.server_groups.values():
+            if instance_uuid in group["members"]:
+                group["members"].remove(instance_uuid)
+                left.append(group["uuid"])
+        return left
+
+    def group_of(self, instance_uuid: str) -> dict[str, Any] | None:
+        return next((group for group in self.server_groups.values() if instance_uuid in group["members"]), None)
+
     # -- ports (see network.api) ----------------------------------------------
 
     @property

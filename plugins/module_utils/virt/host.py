@@ -48,6 +48,25 @@ def virt_types_for_arch(capabilities_xml: str, arch: str) -> list[str]:
     return types
 
 
+def runnable_virt_types(conn: Any, arch: str, offered: list[str]) -> list[str]:
+    """The offered domain types libvirt's domain capabilities confirm it can run for ``arch``.
+
+    The capabilities list what QEMU binaries exist; domcapabilities asks the
+    driver whether a guest of that type can start (kvm without /dev/kvm cannot).
+    """
+    runnable = []
+    for virt_type in offered:
+        try:
+            conn.getDomainCapabilities(None, arch, None, virt_type, 0)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+                # A driver without domcapabilities (the test driver) cannot confirm: trust the capabilities.
+                return list(offered)
+            continue
+        runnable.append(virt_type)
+    return runnable
+
+
 def memory_mb(conn: Any, info: list[Any]) -> tuple[int, int]:
     """(total, available) MiB, both from one source so that available never exceeds total.
 
@@ -88,7 +107,7 @@ def gather_host_facts(conn: Any, instances_path: str) -> dict[str, Any]:
     disk_gb, free_disk_gb = disk_usage_gb(instances_path)
     facts.update(
         cpu_arch=arch,
-        virt_types=virt_types_for_arch(capabilities, arch),
+        virt_types=runnable_virt_types(conn, arch, virt_types_for_arch(capabilities, arch)),
         disk_gb=disk_gb,
         free_disk_gb=free_disk_gb,
         up=True,

@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
 from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
@@ -26,13 +26,18 @@ def request(name="web1", **overrides):
     return validate_request(raw, FLAVORS, IMAGES, NETWORKS)
 
 
+def schedule_instance(store, req, hosts, config, now, check_mode=False):
+    instances, changed = schedule.schedule_instances(store, req, hosts, config, now, check_mode)
+    return instances[0], changed
+
+
 @pytest.fixture
 def store(tmp_path):
     return JSONStore(str(tmp_path / "store.json"))
 
 
 def build(store, name="web1", hosts=None):
-    instance, changed = flow.schedule_instance(store, request(name), hosts or {"c1": HOST}, {}, NOW)
+    instance, changed = schedule_instance(store, request(name), hosts or {"c1": HOST}, {}, NOW)
     uuid = instance["uuid"]
     flow.allocate_network(store, uuid, NETWORKS, NOW)
     for step, updates in (
@@ -64,7 +69,7 @@ def test_build_walks_nova_states_to_active(store):
 
 def test_second_request_for_active_name_changes_nothing(store):
     first = build(store)[0]
-    again, changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    again, changed = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
     assert not changed
     assert again["uuid"] == first["uuid"]
     assert len(store.snapshot().data["instances"]) == 1
@@ -73,7 +78,7 @@ def test_second_request_for_active_name_changes_nothing(store):
 
 
 def test_steps_out_of_order_lose_the_compare_and_swap(store):
-    instance = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]
+    instance = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]
     with pytest.raises(exceptions.UnexpectedTaskStateError):
         flow.begin_step(store, instance["uuid"], states.SPAWNING, NOW)
 
@@ -81,7 +86,7 @@ def test_steps_out_of_order_lose_the_compare_and_swap(store):
 def test_no_valid_host_is_recorded_as_fault(store):
     full = {**HOST, "memory_mb": 512}
     with pytest.raises(exceptions.NoValidHost) as raised:
-        flow.schedule_instance(store, request(), {"c1": full, "c2": {"up": False}}, {}, NOW)
+        schedule_instance(store, request(), {"c1": full, "c2": {"up": False}}, {}, NOW)
     assert "c1" in raised.value.message and "c2" in raised.value.message
     (instance,) = store.snapshot().data["instances"].values()
     assert (instance["vm_state"], instance["task_state"]) == ("error", None)
@@ -91,17 +96,17 @@ def test_no_valid_host_is_recorded_as_fault(store):
 
 def test_error_instance_blocks_a_rebuild_until_deleted(store):
     with pytest.raises(exceptions.NoValidHost):
-        flow.schedule_instance(store, request(), {"c1": {"up": False}}, {}, NOW)
+        schedule_instance(store, request(), {"c1": {"up": False}}, {}, NOW)
     with pytest.raises(exceptions.Conflict, match="delete it"):
-        flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+        schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
     instance, changed = flow.release_claim(store, "web1", NOW)
     assert changed and instance["vm_state"] == "deleted"  # never landed: Nova's local delete
-    changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[1]
+    changed = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[1]
     assert changed
 
 
 def test_failed_step_records_fault_and_error(store):
-    instance = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]
+    instance = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]
     flow.allocate_network(store, instance["uuid"], NETWORKS, NOW)
     flow.begin_step(store, instance["uuid"], states.BLOCK_DEVICE_MAPPING, NOW)
     flow.fail_step(store, instance["uuid"], states.BLOCK_DEVICE_MAPPING, exceptions.ImageError("bad"), "c1", NOW)
@@ -125,8 +130,8 @@ def test_delete_releases_everything_and_marks_deleted(store):
 
 
 def test_check_mode_writes_nothing(store):
-    instance, changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW, check_mode=True)
-    assert changed and instance["vm_state"] == "building"
+    instance, changed = schedule_instance(store, request(), {"c1": HOST}, {}, NOW, check_mode=True)
+    assert changed and instance["vm_state"] == "building" and instance["host"] == "c1"
     assert store.snapshot().data["instances"] == {}
 
 
@@ -138,8 +143,8 @@ def test_two_instances_never_share_an_address(store):
 
 
 def test_rerun_of_a_step_converges_but_skipping_one_loses(store):
-    instance = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]
-    again, changed = flow.schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    instance = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]
+    again, changed = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
     assert not changed and again["uuid"] == instance["uuid"]
     flow.allocate_network(store, instance["uuid"], NETWORKS, NOW)
     changed = flow.allocate_network(store, instance["uuid"], NETWORKS, NOW)[1]

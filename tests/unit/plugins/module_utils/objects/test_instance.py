@@ -59,6 +59,11 @@ def test_minimal_request_is_normalised():
         "metadata": {},
         "admin_pass": None,
         "availability_zone": None,
+        "force_host": None,
+        "min_count": 1,
+        "max_count": 1,
+        "names": ["web-1"],
+        "scheduler_hints": {"group": None, "same_host": [], "different_host": []},
     }
 
 

@@ -43,6 +43,7 @@ def test_missing_file_reads_as_empty_schema_1(path):
         "claims": {},
         "ports": {},
         "host_facts": {},
+        "server_groups": {},
     }
     assert not os.path.exists(path)
 

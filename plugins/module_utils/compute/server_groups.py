@@ -1,0 +1,52 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Creating and deleting server groups in the store (Nova's os-server-groups API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import server_group as group_obj
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import check_safe_name
+
+
+def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    return {"before": before or {}, "after": after or {}}
+
+
+def ensure(
+    store, name: str, policy: str | None, rules: dict[str, Any] | None, now: str, check_mode: bool
+) -> dict[str, Any]:
+    """The group exists with this policy and rules; a group's policy never changes (as in Nova)."""
+    check_safe_name("name", name)
+    with store.transaction() as state:
+        existing = state.find_server_group(name)
+        if existing is not None:
+            wanted_policy = policy or existing["policy"]
+            wanted_rules = group_obj.validate_rules(wanted_policy, rules if rules is not None else existing["rules"])
+            if (wanted_policy, wanted_rules) != (existing["policy"], existing["rules"]):
+                raise exceptions.Conflict(
+                    f"server group {existing['name']} ({existing['uuid']}) has policy {existing['policy']} and "
+                    f"rules {existing['rules']}; a server group's policy and rules cannot change: delete the "
+                    "group and create it again",
+                    server_group=existing["uuid"],
+                )
+            return {"changed": False, "server_group": existing, "diff": _diff(existing, existing)}
+        if policy is None:
+            raise exceptions.InvalidInput("policy", f"is required to create server group {name}")
+        group = group_obj.new_server_group(name, policy, group_obj.validate_rules(policy, rules), now)
+        if not check_mode:
+            state.add_server_group(group)
+        return {"changed": True, "server_group": group, "diff": _diff(None, group)}
+
+
+def delete(store, name: str, check_mode: bool) -> dict[str, Any]:
+    """No group is left by that name; its members stay, outside any group (as in Nova)."""
+    with store.transaction() as state:
+        existing = state.find_server_group(name)
+        if existing is None:
+            return {"changed": False, "server_group": None, "diff": _diff(None, None)}
+        if not check_mode:
+            state.delete_server_group(existing["uuid"])
+        return {"changed": True, "server_group": existing, "diff": _diff(existing, None)}

@@ -1,0 +1,163 @@
+"""The scheduling step on a real JSON store: multi-create, server groups, hints, forcing, concurrency."""
+
+import multiprocessing
+import random
+
+import pytest
+
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule, server_groups
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
+from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
+
+NOW = "2026-11-23T10:00:00.000Z"
+FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
+IMAGES = {"tiny": {"source": "/images/tiny.qcow2"}}
+NETWORKS = {"private": {"cidr": "198.18.0.0/24", "gateway": "198.18.0.1"}}
+# 512 MB reserved + 5 x 256 MB: room for exactly five m1.tiny.
+HOST = {"up": True, "vcpus": 8, "memory_mb": 512 + 5 * 256, "disk_gb": 100, "cpu_arch": "x86_64"}
+THREE_HOSTS = {"c1": HOST, "c2": HOST, "c3": {**HOST, "availability_zone": "az2"}}
+
+
+def request(name="web", **overrides):
+    raw = {"name": name, "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}], **overrides}
+    return validate_request(raw, FLAVORS, IMAGES, NETWORKS)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return JSONStore(str(tmp_path / "store.json"))
+
+
+def hosts_of(instances):
+    return sorted(instance["host"] for instance in instances)
+
+
+def test_multi_create_names_and_spreads_over_equal_hosts(store):
+    instances, changed = schedule.schedule_instances(store, request(max_count=6), THREE_HOSTS, {}, NOW)
+    assert changed
+    assert [i["name"] for i in instances] == [f"web-{n}" for n in range(1, 7)]
+    assert [i["launch_index"] for i in instances] == list(range(6))
+    assert hosts_of(instances) == ["c1", "c1", "c2", "c2", "c3", "c3"]
+    assert len(store.snapshot().data["claims"]) == 6
+
+
+def test_negative_ram_multiplier_packs(store):
+    config = {"ram_weight_multiplier": -1.0, "cpu_weight_multiplier": 0.0, "disk_weight_multiplier": 0.0}
+    instances = schedule.schedule_instances(store, request(max_count=5), THREE_HOSTS, config, NOW)[0]
+    assert len(set(hosts_of(instances))) == 1
+
+
+def test_multi_create_creates_as_many_as_fit_when_at_least_min_count(store):
+    instances = schedule.schedule_instances(store, request(min_count=3, max_count=8), {"c1": HOST}, {}, NOW)[0]
+    assert [i["name"] for i in instances] == [f"web-{n}" for n in range(1, 6)]
+    assert len(store.snapshot().data["instances"]) == 5
+
+
+def test_multi_create_below_min_count_places_none(store):
+    with pytest.raises(exceptions.NoValidHost, match="RamFilter"):
+        schedule.schedule_instances(store, request(min_count=6, max_count=6), {"c1": HOST}, {}, NOW)
+    data = store.snapshot().data
+    assert data["claims"] == {}
+    assert {i["vm_state"] for i in data["instances"].values()} == {"error"}
+    assert len(data["instances"]) == 6
+
+
+def test_rerun_of_a_multi_create_changes_nothing(store):
+    first = schedule.schedule_instances(store, request(max_count=3), THREE_HOSTS, {}, NOW)[0]
+    again, changed = schedule.schedule_instances(store, request(max_count=3), THREE_HOSTS, {}, NOW)
+    assert not changed
+    assert [i["uuid"] for i in again] == [i["uuid"] for i in first]
+
+
+def test_check_mode_predicts_hosts_and_failure_without_writing(store):
+    predicted, changed = schedule.schedule_instances(store, request(max_count=3), THREE_HOSTS, {}, NOW, True)
+    assert changed and hosts_of(predicted) == ["c1", "c2", "c3"]
+    with pytest.raises(exceptions.NoValidHost):
+        schedule.schedule_instances(store, request(max_count=6), {"c1": HOST}, {}, NOW, True)
+    assert store.snapshot().data["instances"] == {}
+
+
+def test_anti_affinity_group_spreads_then_refuses_a_fourth(store):
+    group = server_groups.ensure(store, "db", "anti-affinity", None, NOW, False)["server_group"]
+    hint = {"group": "db"}
+    placed = [
+        schedule.schedule_instances(store, request(f"db{n}", scheduler_hints=hint), THREE_HOSTS, {}, NOW)[0][0]
+        for n in range(3)
+    ]
+    assert hosts_of(placed) == ["c1", "c2", "c3"]
+    with pytest.raises(exceptions.NoValidHost, match="ServerGroupAntiAffinityFilter"):
+        schedule.schedule_instances(store, request("db3", scheduler_hints=hint), THREE_HOSTS, {}, NOW)
+    members = store.snapshot().data["server_groups"][group["uuid"]]["members"]
+    assert len(members) == 4  # the failed one stays a member until deleted, as in Nova
+    flow.release_claim(store, "db3", NOW)
+    assert len(store.snapshot().data["server_groups"][group["uuid"]]["members"]) == 3
+
+
+def test_affinity_group_keeps_members_together(store):
+    server_groups.ensure(store, "pair", "affinity", None, NOW, False)
+    instances = schedule.schedule_instances(
+        store, request(max_count=4, scheduler_hints={"group": "pair"}), THREE_HOSTS, {}, NOW
+    )[0]
+    assert len(set(hosts_of(instances))) == 1
+
+
+def test_same_and_different_host_hints(store):
+    anchor = schedule.schedule_instances(store, request("anchor"), THREE_HOSTS, {}, NOW)[0][0]
+    near = schedule.schedule_instances(
+        store, request("near", scheduler_hints={"same_host": "anchor"}), THREE_HOSTS, {}, NOW
+    )[0][0]
+    away = schedule.schedule_instances(
+        store, request("away", scheduler_hints={"different_host": [anchor["uuid"]]}), THREE_HOSTS, {}, NOW
+    )[0][0]
+    assert near["host"] == anchor["host"]
+    assert away["host"] != anchor["host"]
+    with pytest.raises(exceptions.InvalidInput, match=r"scheduler_hints\.same_host: no live instance"):
+        schedule.schedule_instances(
+            store, request("lost", scheduler_hints={"same_host": "ghost"}), THREE_HOSTS, {}, NOW
+        )
+
+
+def test_unknown_group_is_a_clear_error_and_leaves_nothing(store):
+    with pytest.raises(exceptions.InvalidInput, match=r"scheduler_hints\.group: no server group"):
+        schedule.schedule_instances(store, request(scheduler_hints={"group": "nope"}), THREE_HOSTS, {}, NOW)
+    assert store.snapshot().data["instances"] == {}
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [("nova:c2", {"c2"}), (":c3", {"c3"}), ("az2", {"c3"}), ("nova", {"c1", "c2"})],
+)
+def test_availability_zone_and_forced_host(store, zone, expected):
+    instances = schedule.schedule_instances(store, request(max_count=2, availability_zone=zone), THREE_HOSTS, {}, NOW)[
+        0
+    ]
+    assert set(hosts_of(instances)) == expected
+    assert {i["availability_zone"] for i in instances} == {zone.partition(":")[0] or None}
+
+
+def test_forcing_an_unknown_host_names_it(store):
+    with pytest.raises(exceptions.NoValidHost, match="c9"):
+        schedule.schedule_instances(store, request(availability_zone="nova:c9"), THREE_HOSTS, {}, NOW)
+
+
+def _claim_one(path, name, barrier):
+    barrier.wait()
+    try:
+        schedule.schedule_instances(JSONStore(path), request(name), {"c1": HOST}, {}, NOW, rng=random.Random(1))
+    except exceptions.NoValidHost:
+        return False
+    return True
+
+
+def test_eight_concurrent_requests_claim_exactly_the_room_for_five(tmp_path):
+    path = str(tmp_path / "store.json")
+    context = multiprocessing.get_context("fork")
+    barrier = context.Manager().Barrier(8)
+    with context.Pool(8) as pool:
+        results = pool.starmap(_claim_one, [(path, f"vm{n}", barrier) for n in range(8)])
+    data = JSONStore(path).snapshot().data
+    assert sum(results) == 5
+    assert len(data["claims"]) == 5
+    assert sum(claim["memory_mb"] for claim in data["claims"].values()) == 5 * 256
+    assert sorted(i["vm_state"] for i in data["instances"].values()) == ["building"] * 5 + ["error"] * 3
