@@ -9,15 +9,10 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import filters, weighers
 
-DEFAULT_FILTERS = (
-    "ComputeFilter",
-    "AvailabilityZoneFilter",
-    "ImagePropertiesFilter",
-    "CoreFilter",
-    "RamFilter",
-    "DiskFilter",
-)
-DEFAULT_WEIGHERS = ("RAMWeigher",)
+# Every filter and weigher is on by default: each passes (or weighs 0) when the
+# request does not use its feature, as Nova's defaults do.
+DEFAULT_FILTERS = tuple(filters.ALL_FILTERS)
+DEFAULT_WEIGHERS = tuple(weighers.ALL_WEIGHERS)
 
 DEFAULTS: dict[str, Any] = {
     "cpu_allocation_ratio": 4.0,
@@ -26,6 +21,11 @@ DEFAULTS: dict[str, Any] = {
     "reserved_host_memory_mb": 512,
     "reserved_host_disk_mb": 0,
     "ram_weight_multiplier": 1.0,
+    "cpu_weight_multiplier": 1.0,
+    "disk_weight_multiplier": 1.0,
+    "num_instances_weight_multiplier": 0.0,
+    "soft_affinity_weight_multiplier": 1.0,
+    "soft_anti_affinity_weight_multiplier": 1.0,
     "host_subset_size": 1,
     "max_attempts": 3,
     "default_availability_zone": "nova",
@@ -35,7 +35,16 @@ DEFAULTS: dict[str, Any] = {
 
 _RATIOS = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")
 _COUNTS = {"reserved_host_memory_mb": 0, "reserved_host_disk_mb": 0, "host_subset_size": 1, "max_attempts": 1}
-_FLOATS = ("ram_weight_multiplier",)
+# Weight multipliers and their lower bound. Nova gives the soft affinity ones
+# min=0.0: a negative one would turn soft affinity into soft anti-affinity.
+_MULTIPLIERS: dict[str, float | None] = {
+    "ram_weight_multiplier": None,
+    "cpu_weight_multiplier": None,
+    "disk_weight_multiplier": None,
+    "num_instances_weight_multiplier": None,
+    "soft_affinity_weight_multiplier": 0.0,
+    "soft_anti_affinity_weight_multiplier": 0.0,
+}
 
 
 def _field(key: str) -> str:
@@ -52,6 +61,9 @@ def _check_names(key: str, value: Any, known: tuple[str, ...] | list[str]) -> li
     unknown = [item for item in value if item not in known]
     if unknown:
         raise InvalidInput(_field(key), f"unknown {', '.join(unknown)}; known: {', '.join(known)}")
+    repeated = sorted({item for item in value if value.count(item) > 1})
+    if repeated:
+        raise InvalidInput(_field(key), f"lists {', '.join(repeated)} more than once")
     return list(value)
 
 
@@ -64,9 +76,11 @@ def _check(key: str, value: Any, known_filters: list[str], known_weighers: list[
         if isinstance(value, bool) or not isinstance(value, int) or value < _COUNTS[key]:
             raise InvalidInput(_field(key), f"must be an integer >= {_COUNTS[key]}, got {value!r}")
         return value
-    if key in _FLOATS:
-        if not _is_number(value):
-            raise InvalidInput(_field(key), f"must be a number, got {value!r}")
+    if key in _MULTIPLIERS:
+        minimum = _MULTIPLIERS[key]
+        if not _is_number(value) or (minimum is not None and value < minimum):
+            rule = "a number" if minimum is None else f"a number >= {minimum:g}"
+            raise InvalidInput(_field(key), f"must be {rule}, got {value!r}")
         return float(value)
     if key == "default_availability_zone":
         if not isinstance(value, str) or not value:

@@ -126,8 +126,11 @@ def host_state_from_facts(
         reserved_host_memory_mb=int(facts.get("reserved_host_memory_mb", config["reserved_host_memory_mb"])),
         reserved_host_disk_mb=int(facts.get("reserved_host_disk_mb", config["reserved_host_disk_mb"])),
     )
-    for claim in claims:
-        state.consume(claim, claim.get("instance_uuid"))
+    # Summed here rather than through consume(): a controller may hold thousands of claims.
+    state.vcpus_used = sum(int(claim["vcpus"]) for claim in claims)
+    state.memory_mb_claimed = sum(int(claim["memory_mb"]) for claim in claims)
+    state.disk_gb_used = sum(int(claim["disk_gb"]) for claim in claims)
+    state.instance_uuids = [claim["instance_uuid"] for claim in claims if claim.get("instance_uuid")]
     return state
 
 
@@ -146,7 +149,7 @@ def build_host_states(
             [
                 claim
                 for claim in claims_by_host.get(host, [])
-                if claim.get("instance_uuid") != ignore_instance or ignore_instance is None
+                if ignore_instance is None or claim.get("instance_uuid") != ignore_instance
             ],
             config,
         )

@@ -26,7 +26,18 @@ def facts(**changes):
     return base
 
 
-def spec(vcpus=1, memory_mb=512, root_gb=1, ephemeral_gb=0, swap_mb=0, availability_zone=None, properties=None):
+def spec(
+    vcpus=1,
+    memory_mb=512,
+    root_gb=1,
+    ephemeral_gb=0,
+    swap_mb=0,
+    availability_zone=None,
+    properties=None,
+    extra_specs=None,
+    **request,
+):
+    """A request spec as flow.py builds it; ``request`` sets group, scheduler_hints, instance_uuids, ..."""
     return {
         "flavor": {
             "name": "test",
@@ -35,12 +46,28 @@ def spec(vcpus=1, memory_mb=512, root_gb=1, ephemeral_gb=0, swap_mb=0, availabil
             "root_gb": root_gb,
             "ephemeral_gb": ephemeral_gb,
             "swap_mb": swap_mb,
-            "extra_specs": {},
+            "extra_specs": extra_specs or {},
         },
         "image": {"name": "img", "properties": properties or {}},
         "availability_zone": availability_zone,
         "instance_uuid": "u-new",
+        **request,
     }
+
+
+def group(policy, members=(), hosts=(), **rules):
+    return {
+        "uuid": "g-1",
+        "name": "web",
+        "policy": policy,
+        "rules": rules,
+        "members": list(members),
+        "hosts": list(hosts),
+    }
+
+
+def claim(uuid, vcpus=1, memory_mb=0, disk_gb=0):
+    return {"instance_uuid": uuid, "vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb}
 
 
 def host(name="host1", claims=(), config=None, **fact_changes):
@@ -65,3 +92,13 @@ def spec_factory():
 @pytest.fixture(name="host")
 def host_factory():
     return host
+
+
+@pytest.fixture(name="group")
+def group_factory():
+    return group
+
+
+@pytest.fixture(name="claim")
+def claim_factory():
+    return claim
