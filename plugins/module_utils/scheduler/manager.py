@@ -207,7 +207,9 @@ def select_destinations(
     to spread parallel builds.  Each pick consumes its claim on the chosen
     HostState, so the next instance sees it.  As many instances as fit are
     placed; fewer than ``min_count`` raises NoValidHost explaining the first
-    instance that did not fit.
+    instance that did not fit.  The instances being placed must hold no claim
+    in ``host_states`` yet (a reschedule builds them with ignore_instance):
+    verdicts kept between picks rely on it.
     """
     uuids = request_spec.instance_uuids(spec)
     required = request_spec.min_count(spec, len(uuids))
