@@ -5,6 +5,7 @@
 #   tests/multihost/hosts.sh up [N]   create hosts c1..cN (default 3, at most 9)
 #   tests/multihost/hosts.sh down     stop and remove every host (idempotent)
 #   tests/multihost/hosts.sh status   one line per host; exit 1 when none is up
+#   tests/multihost/hosts.sh pids     every process in the hosts' namespaces
 #
 # Host ci is:
 #   - network namespace nimbus-ci, reached through veth nmh-ci (root side
@@ -44,7 +45,7 @@ bind_targets=(
   etc-libvirt-nwfilter:/etc/libvirt/nwfilter
 )
 
-log() { printf 'hosts.sh: %s\n' "$*" >&2; }
+log() { printf 'hosts.sh: [%3d s] %s\n' "$SECONDS" "$*" >&2; }
 die() {
   log "ERROR: $*"
   exit 1
@@ -73,21 +74,24 @@ present_hosts() {
   } | sed -n 's/^c\{0,1\}\([0-9]\)\([.].*\)\{0,1\}$/\1/p' | sort -un
 }
 
+# Zombies count as gone: this machine's pid 1 reaps orphans only every
+# second or two.
+any_alive() {
+  local pid proc_state
+  for pid in "$@"; do
+    proc_state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null || true)
+    [ -n "$proc_state" ] && [ "${proc_state%% *}" != Z ] && return 0
+  done
+  return 1
+}
+
 # Live pid named by pid file $1 if its command is $2 (a stale pid file or a
 # reused pid names something else and is left alone).
 pid_from_file() {
   local pid
   pid=$(tr -dc 0-9 2>/dev/null <"$1" || true)
-  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = "$2" ] && echo "$pid"
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = "$2" ] && any_alive "$pid" && echo "$pid"
   return 0
-}
-
-any_alive() {
-  local pid
-  for pid in "$@"; do
-    [ -d "/proc/$pid" ] && return 0
-  done
-  return 1
 }
 
 # TERM, wait up to 10 s, then KILL.
@@ -315,12 +319,20 @@ status() {
   return "$any"
 }
 
+pids() {
+  local i
+  for i in $(present_hosts); do
+    namespace_pids "$i"
+  done
+}
+
 case "${1:-}" in
   up) up "${2:-3}" ;;
   down) down ;;
   status) status ;;
+  pids) pids ;;
   *)
-    echo "usage: $0 up [N] | down | status" >&2
+    echo "usage: $0 up [N] | down | status | pids" >&2
     exit 2
     ;;
 esac
