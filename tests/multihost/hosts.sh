@@ -266,7 +266,11 @@ host_up() {
     bash -c "set -euo pipefail; $(declare -f setup_mount_ns); setup_mount_ns \"\$@\"" \
     setup "$i" "$base" "${bind_targets[@]}"
 
-  in_host "$i" /usr/sbin/sshd -f "$keys/c$i/sshd_config" -E "$base/sshd.log"
+  if ! in_host "$i" /usr/sbin/sshd -f "$keys/c$i/sshd_config" -E "$base/sshd.log"; then
+    # down removes the log: show it first.
+    cat "$base/sshd.log" >&2 || true
+    die "c$i: sshd did not start"
+  fi
 }
 
 wait_for_ssh() {
