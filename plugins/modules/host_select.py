@@ -11,12 +11,12 @@ description:
     C(scheduling)), filters the compute hosts and weighs the ones that pass, as Nova's filter scheduler does, then
     claims the chosen host's vcpus, memory and disk for the instance in the same store transaction, so concurrent
     runs never over-commit a host.
-  - Filters, in the order of C(enabled_filters) (all by default) -
-    C(ComputeFilter) (host enabled and up), C(AvailabilityZoneFilter), C(ComputeCapabilitiesFilter) (flavor
-    C(extra_specs) C(trait:NAME=required|forbidden) against the host's traits), C(ImagePropertiesFilter)
-    (C(hw_architecture), C(img_hv_type), C(hw_vm_mode)), C(CoreFilter), C(RamFilter) and C(DiskFilter) (capacity
-    after allocation ratios, reserved memory and the store's claims), C(ServerGroupAffinityFilter),
-    C(ServerGroupAntiAffinityFilter), C(SameHostFilter) and C(DifferentHostFilter).
+  - Filters, in the order of C(enabled_filters) (all of them by default, in this order) -
+    C(ComputeFilter) (host enabled and up), C(AvailabilityZoneFilter), C(CoreFilter), C(RamFilter) and
+    C(DiskFilter) (capacity after allocation ratios, reserved memory and the store's claims),
+    C(ComputeCapabilitiesFilter) (flavor C(extra_specs) C(trait:NAME) V(required) or V(forbidden) against the
+    host's traits), C(ImagePropertiesFilter) (C(hw_architecture), C(img_hv_type), C(hw_vm_mode)),
+    C(ServerGroupAntiAffinityFilter), C(ServerGroupAffinityFilter), C(SameHostFilter) and C(DifferentHostFilter).
   - Weighers, in C(weight_classes) (all by default) - C(RAMWeigher), C(CPUWeigher), C(DiskWeigher),
     C(NumInstancesWeigher), C(ServerGroupSoftAffinityWeigher), C(ServerGroupSoftAntiAffinityWeigher). Each
     weigher's raw values are normalised to [0, 1] over the hosts that passed and multiplied by its multiplier;
@@ -92,7 +92,8 @@ options:
         which win.
       - C(ram_weight_multiplier) (1.0; negative packs instead of spreading), C(cpu_weight_multiplier) (1.0),
         C(disk_weight_multiplier) (1.0), C(num_instances_weight_multiplier) (0.0),
-        C(soft_affinity_weight_multiplier) (1.0), C(soft_anti_affinity_weight_multiplier) (1.0).
+        C(soft_affinity_weight_multiplier) (1.0, not negative), C(soft_anti_affinity_weight_multiplier) (1.0, not
+        negative).
       - C(host_subset_size) (1), C(max_attempts) (3), C(default_availability_zone) (V(nova)).
     type: dict
     default: {}

@@ -23,9 +23,12 @@ def ensure(
     with store.transaction() as state:
         existing = state.find_server_group(name)
         if existing is not None:
-            wanted_policy = policy or existing["policy"]
-            wanted_rules = group_obj.validate_rules(wanted_policy, rules if rules is not None else existing["rules"])
-            if (wanted_policy, wanted_rules) != (existing["policy"], existing["rules"]):
+            same_policy = policy in (None, existing["policy"])
+            if same_policy and rules is not None:
+                same_rules = group_obj.validate_rules(existing["policy"], rules) == existing["rules"]
+            else:
+                same_rules = True
+            if not (same_policy and same_rules):
                 raise exceptions.Conflict(
                     f"server group {existing['name']} ({existing['uuid']}) has policy {existing['policy']} and "
                     f"rules {existing['rules']}; a server group's policy and rules cannot change: delete the "

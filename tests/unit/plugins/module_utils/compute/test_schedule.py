@@ -74,7 +74,7 @@ def test_check_mode_predicts_hosts_and_failure_without_writing(store):
     predicted, changed = schedule.schedule_instances(store, request(max_count=3), THREE_HOSTS, {}, NOW, True)
     assert changed and hosts_of(predicted) == ["c1", "c2", "c3"]
     with pytest.raises(exceptions.NoValidHost):
-        schedule.schedule_instances(store, request(max_count=6), {"c1": HOST}, {}, NOW, True)
+        schedule.schedule_instances(store, request(min_count=6), {"c1": HOST}, {}, NOW, True)
     assert store.snapshot().data["instances"] == {}
 
 
