@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End to end over SSH: three simulated compute hosts come up, the project's
 # own playbooks prepare them (libvirtd, virtlogd, networks), one instance is
-# built on the host the scheduler picks, checked there (store record, that
-# host's libvirtd and no other, the guest's report in its console log),
-# deleted, and everything goes down again, also on failure.
+# built on the host the scheduler picks and one in zone az2 (so on c3), each
+# checked there (store record, that host's libvirtd and no other, the guest's
+# report in its console log), deleted, and everything goes down again, also
+# on failure.
 #   tests/multihost/smoke.sh        (root; after `make deps image`)
 # The last line is PASS or FAIL.
 set -euo pipefail
@@ -16,6 +17,8 @@ export ANSIBLE_CONFIG="$repo/ansible.cfg"
 hosts=tests/multihost/hosts.sh
 inventory=tests/multihost/inventory
 name=mh-smoke
+# c3 is the only host of zone az2.
+az2_name=mh-smoke-az2
 
 step_started=0
 step() {
@@ -69,7 +72,13 @@ step "create_instance.yml -e name=$name"
 ansible-playbook -i "$inventory" playbooks/create_instance.yml -e "name=$name"
 step "check $name on its host"
 ansible-playbook -i "$inventory" tests/multihost/check_instance.yml -e "instance_name=$name"
-step "delete_instance.yml -e name=$name"
-ansible-playbook -i "$inventory" playbooks/delete_instance.yml -e "name=$name"
-step "check $name is gone"
-ansible-playbook -i "$inventory" tests/multihost/check_instance.yml -e "instance_name=$name" -e absent=true
+step "create_instance.yml -e name=$az2_name -e availability_zone=az2"
+ansible-playbook -i "$inventory" playbooks/create_instance.yml -e "name=$az2_name" -e availability_zone=az2
+step "check $az2_name on c3"
+ansible-playbook -i "$inventory" tests/multihost/check_instance.yml -e "instance_name=$az2_name" -e expected_host=c3
+for doomed in "$name" "$az2_name"; do
+  step "delete_instance.yml -e name=$doomed"
+  ansible-playbook -i "$inventory" playbooks/delete_instance.yml -e "name=$doomed"
+  step "check $doomed is gone"
+  ansible-playbook -i "$inventory" tests/multihost/check_instance.yml -e "instance_name=$doomed" -e absent=true
+done
