@@ -18,13 +18,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 PLAYBOOK := ansible-playbook -i $(INVENTORY)
 
-.PHONY: help deps image hosts demo delete test lint unit sanity integration molecule bench clean
+.PHONY: help deps image hosts demo delete test lint unit sanity integration molecule multihost bench bench-scheduler clean
 
 help:
 	@echo "make demo [NAME=demo]    install, build the test image, prepare this host, boot an instance"
 	@echo "make delete [NAME=demo]  delete that instance"
 	@echo "make test                lint, unit, sanity, integration and molecule (what CI runs)"
-	@echo "make deps | image | hosts | lint | unit | sanity | integration | molecule | bench | clean"
+	@echo "make deps | image | hosts | lint | unit | sanity | integration | molecule | multihost | bench | bench-scheduler | clean"
 
 deps:
 	tools/install_deps.sh
@@ -62,8 +62,14 @@ integration: deps image hosts
 molecule: deps image hosts
 	cd extensions && molecule test -s default
 
+multihost: deps image
+	tests/multihost/run.sh
+
 bench: deps image hosts
 	benchmarks/run.sh
+
+bench-scheduler: deps
+	$(VENV)/bin/python benchmarks/bench_scheduler.py
 
 # Keeps .venv (slow to rebuild) and leaves running daemons alone.
 clean:

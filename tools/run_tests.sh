@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test suite of nimbus.compute, in order, as `make test` and CI run them:
 #   lint (ruff), unit (pytest), sanity (ansible-test), hosts (bring up the
-#   hypervisor with playbooks/prepare_hosts.yml), integration, molecule.
+#   hypervisor with playbooks/prepare_hosts.yml), integration, molecule,
+#   multihost (three compute hosts over SSH, tests/multihost/run.sh).
 # A failed suite does not stop the run, so one run shows every failure.  The
 # libvirtd/virtlogd this run starts (and only those) are stopped at the end;
 # daemons that were already running are left alone.
@@ -164,6 +165,10 @@ if [ -f extensions/molecule/default/molecule.yml ]; then
 elif wanted molecule; then
   printf '\n===== molecule: no extensions/molecule/default/molecule.yml yet\n'
 fi
+
+# Three simulated compute hosts reached over SSH, each with the libvirtd that
+# prepare_hosts.yml starts in it; the suite takes them down itself.
+suite multihost tests/multihost/run.sh
 
 # Stop this run's daemons now, so the count below is the run's last line.
 cleanup

@@ -84,15 +84,25 @@ check() {
   ansible-playbook -i "$inventory" tests/multihost/check_placement.yml -e "$1"
 }
 
-# delete NAME...: delete them all in one run, then check none is left anywhere.
+# uuids NAME...: the uuids of those live instances in the store, as JSON list items.
+uuids() {
+  python3 - "$NIMBUS_STORE_PATH" "$@" <<'PY'
+import json, sys
+store = json.load(open(sys.argv[1]))
+wanted = set(sys.argv[2:])
+print(",".join(json.dumps(uuid) for uuid, record in store["instances"].items()
+               if record["name"] in wanted and record["vm_state"] != "deleted"))
+PY
+}
+
+# delete NAME...: delete them all in one run, then check nothing of them is left anywhere.
 delete() {
-  local names
+  local names doomed
   names=$(printf '"%s",' "$@")
+  doomed=$(uuids "$@")
   step "delete $*"
   ansible-playbook -i "$inventory" playbooks/delete_instance.yml -e "{\"names\": [${names%,}]}"
-  for name in "$@"; do
-    ansible-playbook -i "$inventory" tests/multihost/check_instance.yml -e "instance_name=$name" -e absent=true
-  done
+  ansible-playbook -i "$inventory" tests/multihost/check_gone.yml -e "{\"instance_uuids\": [$doomed]}"
 }
 
 # names PREFIX N: PREFIX-1 .. PREFIX-N, as JSON list items.

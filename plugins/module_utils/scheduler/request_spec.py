@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.server_group import max_server_per_host
 
-GROUP_POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
+__all__ = ["group_label", "group_with_policy", "instance_uuids", "max_server_per_host", "min_count", "scheduler_hint"]
 
 
 def group_with_policy(spec: dict[str, Any], policy: str) -> dict[str, Any] | None:
@@ -27,11 +28,6 @@ def group_with_policy(spec: dict[str, Any], policy: str) -> dict[str, Any] | Non
 def group_label(group: dict[str, Any]) -> str:
     """How an operator finds the group again: its name and uuid."""
     return f"server group {group.get('name') or '(unnamed)'} ({group.get('uuid', 'no uuid')})"
-
-
-def max_server_per_host(group: dict[str, Any]) -> int:
-    """Nova's anti-affinity rule; 1 when the group sets no rule."""
-    return int((group.get("rules") or {}).get("max_server_per_host", 1))
 
 
 def scheduler_hint(spec: dict[str, Any], name: str) -> list[str]:
