@@ -207,7 +207,7 @@ class DiskFilter(CapacityFilter):
         reserved = f" - {host_state.reserved_host_disk_mb} MB reserved" if host_state.reserved_host_disk_mb else ""
         return (
             f"GB disk, {_fmt(host_state.usable_disk_gb)} GB usable "
-            f"({host_state.disk_gb} GB free in the instances path x disk_allocation_ratio "
+            f"({host_state.disk_gb} GB size of the instances path x disk_allocation_ratio "
             f"{_fmt(host_state.disk_allocation_ratio)}{reserved} - {host_state.disk_gb_used} GB claimed)"
         )
 

@@ -19,7 +19,7 @@ class HostState:
     host: str
     vcpus: int = 0
     memory_mb: int = 0
-    # Free space of the instances path when the facts were gathered: the disk capacity.
+    # Size of the filesystem of the instances path (Nova's local_gb): the disk capacity; claims are the usage.
     disk_gb: int = 0
     cpu_arch: str | None = None
     virt_types: list[str] = dataclasses.field(default_factory=list)

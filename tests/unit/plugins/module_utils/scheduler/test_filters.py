@@ -241,7 +241,7 @@ def test_ram_filter_honours_ratio(host, spec):
     assert not filters.RamFilter().host_passes(host(ram_allocation_ratio=1.5), spec(memory_mb=11777))
 
 
-# 100 GB free in the instances path x 1.0.
+# 100 GB size of the instances path x 1.0.
 @pytest.mark.parametrize(
     ("disk_claimed", "flavor", "passes"),
     [
@@ -271,7 +271,7 @@ def test_disk_filter(host, spec, disk_claimed, flavor, passes):
             filters.DiskFilter(),
             {"root_gb": 100},
             "needs 100 GB disk, 90 GB usable "
-            "(100 GB free in the instances path x disk_allocation_ratio 1 - 10 GB claimed)",
+            "(100 GB size of the instances path x disk_allocation_ratio 1 - 10 GB claimed)",
         ),
     ],
 )
