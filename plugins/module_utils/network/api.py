@@ -92,24 +92,29 @@ def allocate_for_instance(
     existing = ports_of_instance(state, instance_uuid)
     if existing:
         return _existing_vifs(list(existing.values()), requested_networks, instance_uuid)
-    used_ips = ips_in_use(state)
+    used_ips = ipam.AddressIndex(ips_in_use(state))
     used_macs = macs_in_use(state)
     new_ports: dict[str, dict[str, Any]] = {}
-    for index, request in enumerate(requested_networks):
-        network = _network_for(index, request, networks)
-        address = ipam.allocate_address(network, used_ips, request.get("fixed_ip"))
+    chosen = [_network_for(index, request, networks) for index, request in enumerate(requested_networks)]
+    held = ipam.reserve_fixed_ips(
+        [(network, request.get("fixed_ip")) for network, request in zip(chosen, requested_networks, strict=True)],
+        used_ips,
+        networks,
+    )
+    for index, (network, request) in enumerate(zip(chosen, requested_networks, strict=True)):
+        # allocate_addresses marks what it takes in used_ips, so the next NIC sees it.
+        addresses = ipam.allocate_addresses(network, used_ips, request.get("fixed_ip"), networks, held)
         port_mac = mac.generate_mac(used_macs, rng)
         port_id = _new_port_id(rng, state.ports, new_ports)
-        used_ips.add(address)
         used_macs.add(port_mac)
         new_ports[port_id] = {
             "instance_uuid": instance_uuid,
             "network": network["name"],
             "mac": port_mac,
-            "ips": [address],
+            "ips": addresses,
             "created_at": now,
             "index": index,
-            "vif": model.build_vif(port_id, port_mac, address, network),
+            "vif": model.build_vif(port_id, port_mac, addresses, network),
         }
     state.ports.update(new_ports)
     return [copy.deepcopy(port["vif"]) for port in new_ports.values()]

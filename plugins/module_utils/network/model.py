@@ -8,6 +8,7 @@ follows nova/virt/netutils.py ``get_network_metadata``.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 VIF_TYPE_BRIDGE = "bridge"
@@ -20,9 +21,28 @@ def devname_for_port(port_id: str) -> str:
     return ("tap" + port_id)[:NIC_NAME_LEN]
 
 
-def build_vif(port_id: str, mac: str, address: str, network: dict[str, Any]) -> dict[str, Any]:
-    """One VIF of network_info for a port on a normalised network (see ipam.normalise_network)."""
-    gateway = network["gateway"]
+def _subnet(subnet: dict[str, Any], address: str) -> dict[str, Any]:
+    version = subnet["version"]
+    return {
+        "cidr": subnet["cidr"],
+        "version": version,
+        "gateway": {"address": subnet["gateway"]},
+        "dns": [{"address": server} for server in subnet["dns"]],
+        "ips": [{"address": address, "type": "fixed", "version": version}],
+        "routes": [],
+    }
+
+
+def build_vif(port_id: str, mac: str, addresses: str | list[str], network: dict[str, Any]) -> dict[str, Any]:
+    """One VIF of network_info for a port on a normalised network (see ipam.normalise_network).
+
+    ``addresses`` holds one address per subnet, IPv4 first (a single string: IPv4 only).
+    """
+    if isinstance(addresses, str):
+        addresses = [addresses]
+    subnets = [{**network, "version": 4}]
+    if network.get("ipv6"):
+        subnets.append(network["ipv6"])
     return {
         "id": port_id,
         "address": mac,
@@ -39,24 +59,17 @@ def build_vif(port_id: str, mac: str, address: str, network: dict[str, Any]) -> 
                 "dhcp": network["dhcp"],
                 "libvirt_network": network["libvirt_network"],
             },
-            "subnets": [
-                {
-                    "cidr": network["cidr"],
-                    "version": 4,
-                    "gateway": {"address": gateway},
-                    "dns": [{"address": server} for server in network["dns"]],
-                    "ips": [{"address": address, "type": "fixed", "version": 4}],
-                    "routes": [],
-                }
-            ],
+            "subnets": [_subnet(subnet, address) for subnet, address in zip(subnets, addresses, strict=True)],
         },
     }
 
 
 def _netmask(cidr: str) -> str:
-    prefixlen = int(cidr.split("/", 1)[1])
-    value = (0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF
-    return ".".join(str((value >> shift) & 0xFF) for shift in (24, 16, 8, 0))
+    return str(ipaddress.ip_network(cidr).netmask)
+
+
+def _version(subnet: dict[str, Any]) -> int:
+    return int(subnet.get("version") or ipaddress.ip_network(subnet["cidr"]).version)
 
 
 def _link(vif: dict[str, Any]) -> dict[str, Any]:
@@ -80,13 +93,21 @@ def _routes(subnet: dict[str, Any]) -> list[dict[str, str]]:
     ]
     gateway = (subnet.get("gateway") or {}).get("address")
     if gateway:
-        routes.insert(0, {"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": gateway})
+        default = "0.0.0.0" if _version(subnet) == 4 else "::"
+        routes.insert(0, {"network": default, "netmask": default, "gateway": gateway})
     return routes
+
+
+def _entry_type(version: int, dhcp: bool) -> str:
+    if version == 6:
+        return "ipv6"
+    return "ipv4_dhcp" if dhcp else "ipv4"
 
 
 def _network_entries(vif: dict[str, Any], first_index: int) -> list[dict[str, Any]]:
     """One entry per fixed IP.  Nova leaves the address out of ipv4_dhcp entries; we keep it so a
-    guest without a DHCP client still knows its address (cloud-init ignores it for DHCP)."""
+    guest without a DHCP client still knows its address (cloud-init ignores it for DHCP).
+    IPv6 addresses are static (type ipv6): libvirt's networks serve no DHCPv6 here."""
     entries = []
     dhcp = bool(vif["network"]["meta"].get("dhcp"))
     for subnet in vif["network"]["subnets"]:
@@ -94,7 +115,7 @@ def _network_entries(vif: dict[str, Any], first_index: int) -> list[dict[str, An
             entries.append(
                 {
                     "id": f"network{first_index + len(entries)}",
-                    "type": "ipv4_dhcp" if dhcp else "ipv4",
+                    "type": _entry_type(_version(subnet), dhcp),
                     "link": vif["devname"],
                     "ip_address": ip["address"],
                     "netmask": _netmask(subnet["cidr"]),

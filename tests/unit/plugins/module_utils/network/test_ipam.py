@@ -165,3 +165,138 @@ def test_big_network_stays_fast():
         address = ipam.allocate_address(network, used)
     assert address == "10.0.117.48"
     assert time.perf_counter() - start < 3
+
+
+def dual(**ipv6):
+    return net(ipv6={"cidr": "2001:db8::/64", **ipv6})
+
+
+def test_ipv6_subnet_defaults():
+    assert dual()["ipv6"] == {
+        "cidr": "2001:db8::/64",
+        "version": 6,
+        "prefixlen": 64,
+        "gateway": "2001:db8::1",
+        "allocation_pools": [{"start": "2001:db8::2", "end": "2001:db8::ffff:ffff:ffff:ffff"}],
+        "dns": [],
+    }
+
+
+def test_ipv4_only_network_has_no_ipv6_key():
+    assert "ipv6" not in net()
+    assert "ipv6" not in net(ipv6=None)
+
+
+def test_dual_stack_normalising_twice_changes_nothing():
+    once = dual(dns=["2001:db8::53"], allocation_pools=[{"start": "2001:db8::10", "end": "2001:db8::20"}])
+    assert ipam.normalise_network("private", once) == once
+
+
+@pytest.mark.parametrize(
+    ("ipv6", "field"),
+    [
+        ("2001:db8::/64", "networks.private.ipv6"),
+        ({}, "networks.private.ipv6.cidr"),
+        ({"cidr": "198.18.0.0/24"}, "networks.private.ipv6.cidr"),
+        ({"cidr": "2001:db8::1/64"}, "networks.private.ipv6.cidr"),
+        ({"cidr": "2001:db8::/127"}, "networks.private.ipv6.cidr"),
+        ({"cidr": "2001:db8::/64", "gateway": "198.18.0.1"}, "networks.private.ipv6.gateway"),
+        ({"cidr": "2001:db8::/64", "gateway": "2001:db9::1"}, "networks.private.ipv6.gateway"),
+        ({"cidr": "2001:db8::/64", "dns": ["198.18.0.1"]}, "networks.private.ipv6.dns[0]"),
+        (
+            {"cidr": "2001:db8::/64", "allocation_pools": [{"start": "2001:db8::1", "end": "2001:db8::5"}]},
+            "networks.private.ipv6.allocation_pools[0]",
+        ),
+        ({"cidr": "2001:db8::/64", "ra_mode": "slaac"}, "networks.private.ipv6.ra_mode"),
+    ],
+)
+def test_bad_ipv6_subnet_names_the_key(ipv6, field):
+    with pytest.raises(InvalidInput) as error:
+        net(ipv6=ipv6)
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("used", "start", "end", "free"),
+    [
+        ([], 10, 20, 10),
+        ([10], 10, 20, 11),
+        ([10, 11, 12], 10, 20, 13),
+        ([10, 12], 10, 20, 11),
+        ([11, 12], 10, 20, 10),
+        ([5, 6, 10, 11, 30], 10, 20, 12),
+        (list(range(10, 21)), 10, 20, None),
+        ([*range(10, 15), *range(16, 21)], 10, 20, 15),
+        ([*range(0, 100)], 10, 20, None),
+        ([20], 20, 20, None),
+    ],
+)
+def test_lowest_free_in_the_index(used, start, end, free):
+    index = ipam.AddressIndex(f"198.18.{value // 256}.{value % 256}" for value in used)
+    base = int.from_bytes(bytes([198, 18, 0, 0]), "big")
+    found = index.lowest_free(base + start, base + end, 4)
+    assert (None if found is None else found - base) == free
+
+
+def test_index_keeps_versions_apart_and_ignores_junk():
+    index = ipam.AddressIndex(["198.18.0.10", "2001:db8::10", "junk"])
+    assert len(index) == 2
+    assert "198.18.0.10" in index
+    assert "2001:db8::10" in index
+    assert "198.18.0.11" not in index
+    index.add("198.18.0.11")
+    index.add("198.18.0.11")
+    assert len(index) == 3
+
+
+@pytest.mark.parametrize(
+    ("fixed_ip", "expected"),
+    [
+        (None, ["198.18.0.2", "2001:db8::2"]),
+        ("198.18.0.50", ["198.18.0.50", "2001:db8::2"]),
+        ("2001:db8::99", ["198.18.0.2", "2001:db8::99"]),
+    ],
+)
+def test_dual_stack_allocates_one_address_per_subnet(fixed_ip, expected):
+    index = ipam.AddressIndex()
+    assert ipam.allocate_addresses(dual(), index, fixed_ip) == expected
+    assert all(address in index for address in expected)
+
+
+@pytest.mark.parametrize(
+    ("fixed_ip", "error", "message"),
+    [
+        ("2001:db8::1", FixedIpInvalid, "gateway"),
+        ("2001:db9::5", FixedIpInvalid, "outside network private"),
+        ("2001:db8::10", FixedIpAlreadyInUse, "already in use"),
+    ],
+)
+def test_dual_stack_fixed_ip_refusals(fixed_ip, error, message):
+    with pytest.raises(error, match=message):
+        ipam.allocate_addresses(dual(), {"2001:db8::10"}, fixed_ip)
+
+
+def test_full_ipv6_pool_is_no_more_fixed_ips():
+    network = dual(allocation_pools=[{"start": "2001:db8::10", "end": "2001:db8::11"}])
+    with pytest.raises(NoMoreFixedIps, match="IPv6"):
+        ipam.allocate_addresses(network, {"2001:db8::10", "2001:db8::11"})
+
+
+OTHERS = {
+    "private": {"cidr": "198.18.0.0/24"},
+    "static": {"cidr": "198.18.1.0/24", "allocation_pools": [{"start": "198.18.1.10", "end": "198.18.1.200"}]},
+    "broken": {"cidr": "nonsense"},
+}
+
+
+@pytest.mark.parametrize(
+    ("fixed_ip", "message"),
+    [
+        ("198.18.1.50", r"outside network private \(198.18.0.0/24\); it is in the allocation pool of network static"),
+        ("198.18.1.5", r"outside network private \(198.18.0.0/24\); it belongs to network static \(198.18.1.0/24\)"),
+        ("198.18.2.5", r"outside network private \(198.18.0.0/24\)$"),
+    ],
+)
+def test_fixed_ip_refusal_names_the_network_it_belongs_to(fixed_ip, message):
+    with pytest.raises(FixedIpInvalid, match=message):
+        ipam.check_fixed_ip(net(), fixed_ip, OTHERS)

@@ -18,6 +18,10 @@ from ansible_collections.nimbus.compute.plugins.module_utils.store.state import 
 NETWORKS = {
     "private": {"cidr": "198.18.0.0/24", "allocation_pools": [{"start": "198.18.0.10", "end": "198.18.0.12"}]},
     "public": {"cidr": "203.0.113.0/28", "dhcp": False},
+    "dual": {
+        "cidr": "198.18.2.0/24",
+        "ipv6": {"cidr": "2001:db8:2::/64", "allocation_pools": [{"start": "2001:db8:2::10", "end": "2001:db8:2::11"}]},
+    },
 }
 NOW = "2026-01-01T00:00:00Z"
 
@@ -48,10 +52,17 @@ def test_allocation_in_request_order():
     assert api.network_info_for_instance(state, "u1") == vifs
 
 
-def test_fixed_ip_is_honoured():
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [
+        ([{"network": "private", "fixed_ip": "198.18.0.12"}, {"network": "private"}], ["198.18.0.12", "198.18.0.10"]),
+        # Fixed IPs are taken before any automatic address, as Neutron does.
+        ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.0.10"}], ["198.18.0.11", "198.18.0.10"]),
+    ],
+)
+def test_fixed_ip_is_honoured(requested, expected):
     state = StoreState()
-    vifs = allocate(state, "u1", [{"network": "private", "fixed_ip": "198.18.0.12"}, {"network": "private"}])
-    assert addresses(vifs) == ["198.18.0.12", "198.18.0.10"]
+    assert addresses(allocate(state, "u1", requested)) == expected
 
 
 @pytest.mark.parametrize(
@@ -60,10 +71,14 @@ def test_fixed_ip_is_honoured():
         ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.1.10"}], FixedIpInvalid),
         ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.0.1"}], FixedIpInvalid),
         ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.0.20"}], FixedIpInvalid),
-        ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.0.10"}], FixedIpAlreadyInUse),
+        ([{"network": "private", "fixed_ip": "198.18.0.10"}] * 2, FixedIpAlreadyInUse),
         ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.0.11"}], FixedIpAlreadyInUse),
         ([{"network": "private"}, {"network": "dmz"}], InvalidInput),
         ([{"network": "private"}] * 3, NoMoreFixedIps),
+        ([{"network": "public"}, {"network": "dual"}, *[{"network": "private"}] * 3], NoMoreFixedIps),
+        ([{"network": "dual"}, {"network": "dual"}, {"network": "dual"}], NoMoreFixedIps),
+        ([{"network": "dual", "fixed_ip": "2001:db8:2::12"}], FixedIpInvalid),
+        ([{"network": "dual", "fixed_ip": "2001:db8:2::10"}] * 2, FixedIpAlreadyInUse),
     ],
 )
 def test_any_failure_allocates_nothing(requested, error):
@@ -158,3 +173,31 @@ def test_a_repeated_port_id_is_drawn_again():
     vifs += api.allocate_for_instance(state, "u2", [{"network": "private"}], NETWORKS, NOW, rng=RepeatingBits(0))
     assert len({vif["id"] for vif in vifs}) == 2
     assert len(state.ports) == 2
+
+
+def test_dual_stack_port_holds_both_addresses():
+    state = StoreState()
+    vifs = allocate(state, "u1", [{"network": "dual"}, {"network": "dual", "fixed_ip": "2001:db8:2::10"}])
+    subnets = [[(s["version"], s["ips"][0]["address"]) for s in vif["network"]["subnets"]] for vif in vifs]
+    assert subnets == [[(4, "198.18.2.2"), (6, "2001:db8:2::11")], [(4, "198.18.2.3"), (6, "2001:db8:2::10")]]
+    assert [state.ports[vif["id"]]["ips"] for vif in vifs] == [
+        ["198.18.2.2", "2001:db8:2::11"],
+        ["198.18.2.3", "2001:db8:2::10"],
+    ]
+    assert api.ips_in_use(state) == {"198.18.2.2", "2001:db8:2::11", "198.18.2.3", "2001:db8:2::10"}
+
+
+def test_fixed_ip_of_another_network_is_refused_by_name():
+    with pytest.raises(FixedIpInvalid, match="in the allocation pool of network private"):
+        allocate(StoreState(), "u1", [{"network": "public", "fixed_ip": "198.18.0.11"}])
+
+
+def test_nearly_full_big_network_allocates_the_lowest_hole():
+    networks = {"big": {"cidr": "198.18.0.0/16"}}
+    state = StoreState()
+    for value in range(2, 3002):
+        if value != 1500:
+            address = f"198.18.{value // 256}.{value % 256}"
+            state.ports[f"p{value}"] = {"instance_uuid": "old", "network": "big", "mac": f"m{value}", "ips": [address]}
+    vifs = api.allocate_for_instance(state, "u1", [{"network": "big"}, {"network": "big"}], networks, NOW)
+    assert addresses(vifs) == ["198.18.5.220", "198.18.11.186"]

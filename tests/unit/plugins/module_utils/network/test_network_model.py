@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam, model
 
 PORT_ID = "0123456789ab-cdef-0123-4567-89abcdef0123"
@@ -87,3 +89,33 @@ def test_network_data_for_static_and_two_nics():
 
 def test_network_data_of_no_nics():
     assert model.network_data_from_network_info([]) == {"links": [], "networks": [], "services": []}
+
+
+def test_dual_stack_vif_and_network_data():
+    network = ipam.normalise_network(
+        "private",
+        {"cidr": "198.18.0.0/24", "dhcp": False, "ipv6": {"cidr": "2001:db8::/64", "dns": ["2001:db8::53"]}},
+    )
+    dual = model.build_vif(PORT_ID, "fa:16:3e:00:00:01", ["198.18.0.10", "2001:db8::2"], network)
+    assert dual["network"]["subnets"][1] == {
+        "cidr": "2001:db8::/64",
+        "version": 6,
+        "gateway": {"address": "2001:db8::1"},
+        "dns": [{"address": "2001:db8::53"}],
+        "ips": [{"address": "2001:db8::2", "type": "fixed", "version": 6}],
+        "routes": [],
+    }
+    data = model.network_data_from_network_info([dual])
+    assert [(n["id"], n["type"], n["link"], n["ip_address"]) for n in data["networks"]] == [
+        ("network0", "ipv4", "tap0123456789a", "198.18.0.10"),
+        ("network1", "ipv6", "tap0123456789a", "2001:db8::2"),
+    ]
+    assert data["networks"][1]["netmask"] == "ffff:ffff:ffff:ffff::"
+    assert data["networks"][1]["routes"] == [{"network": "::", "netmask": "::", "gateway": "2001:db8::1"}]
+    assert data["services"] == [{"type": "dns", "address": "2001:db8::53"}]
+
+
+def test_vif_needs_one_address_per_subnet():
+    network = ipam.normalise_network("private", {"cidr": "198.18.0.0/24", "ipv6": {"cidr": "2001:db8::/64"}})
+    with pytest.raises(ValueError):
+        model.build_vif(PORT_ID, "fa:16:3e:00:00:01", "198.18.0.10", network)
