@@ -9,7 +9,10 @@ short_description: Prepare an instance's disks and config drive on its compute h
 description:
   - Fetches the image into C(<instances_path>/_base), keyed and verified by its sha256, creates the root disk as a
     qcow2 overlay of the flavor's C(root_gb), and builds the config drive (ISO 9660, label C(config-2)) with
-    C(openstack/latest/meta_data.json), C(network_data.json), C(vendor_data.json) and C(user_data).
+    C(openstack/latest/meta_data.json), C(network_data.json), C(vendor_data.json) and C(user_data), the same under
+    Nova's dated version folders, and injected files under C(openstack/content).
+  - With the instance's C(config_drive_format=nocloud), the drive is a cloud-init NoCloud seed instead (label
+    C(cidata), C(meta-data), C(user-data), C(network-config) in netplan version 2).
   - Returns C(block_device_info) with Nova's device names (C(vda), ...), which M(nimbus.compute.libvirt_domain) uses.
   - Files already in place are left alone; the config drive is rebuilt only when its content would change.
     A failure removes what this run created.
@@ -33,6 +36,14 @@ options:
   admin_pass:
     description: Administrator password written to the config drive's C(meta_data.json); never logged or stored.
     type: str
+  files:
+    description:
+      - Nova's injected files, written to the config drive under C(openstack/content/NNNN) and listed in
+        C(meta_data.json); never logged or stored.
+      - Either Nova's list of C(path) and C(contents) (base64), or a mapping of absolute path to text.
+      - At most 5 files of at most 10240 bytes each, paths of at most 255 bytes (Nova's quota defaults).
+      - Only a C(config-2) drive carries them; the instance's C(config_drive_format) picks the format.
+    type: raw
   instance:
     description:
       - The instance, as M(nimbus.compute.host_select) and M(nimbus.compute.network_allocate) return it. Needs

@@ -45,6 +45,7 @@ BLOCK_DEVICE_MAP = {
     "instance": {"type": "dict", "required": True},
     "user_data": {"type": "str", "no_log": True},
     "admin_pass": {"type": "str", "no_log": True},
+    "files": {"type": "raw", "no_log": True},
 }
 
 LIBVIRT_DOMAIN = {

@@ -34,7 +34,9 @@ def block_device_map(params: dict[str, Any], check_mode: bool) -> dict[str, Any]
     instance = params["instance"]
     if params["state"] == "absent":
         return block_device.remove_block_devices(params["instances_path"], _uuid(instance), check_mode)
-    spec = steps.block_device_spec(instance, params["instances_path"], params["user_data"], params["admin_pass"])
+    spec = steps.block_device_spec(
+        instance, params["instances_path"], params["user_data"], params["admin_pass"], params.get("files")
+    )
     return block_device.ensure_block_devices(spec, check_mode)
 
 

@@ -43,6 +43,7 @@ COMPUTE_FIELDS = (
     "launch_index",
     "network_info",
     "block_device_info",
+    "config_drive_format",
 )
 
 

@@ -28,7 +28,11 @@ def require_fields(instance: dict[str, Any], module: str) -> None:
 
 
 def block_device_spec(
-    instance: dict[str, Any], instances_path: str, user_data: str | None, admin_pass: str | None
+    instance: dict[str, Any],
+    instances_path: str,
+    user_data: str | None,
+    admin_pass: str | None,
+    files: Any = None,
 ) -> dict[str, Any]:
     """What virt.block_device needs: root disk from the image, config drive."""
     require_fields(instance, "block_device_map")
@@ -41,6 +45,8 @@ def block_device_spec(
             "meta_data": meta_data_for(instance, admin_pass),
             "network_data": network_data_from_network_info(instance.get("network_info") or []),
             "user_data": user_data,
+            "format": instance.get("config_drive_format"),
+            "files": files,
         },
     }
 

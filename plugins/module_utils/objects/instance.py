@@ -17,7 +17,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
 from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam
-from ansible_collections.nimbus.compute.plugins.module_utils.objects import request_spec, states
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import config_drive, request_spec, states
 
 REQUEST_KEYS = frozenset(
     {
@@ -34,9 +34,11 @@ REQUEST_KEYS = frozenset(
         "min_count",
         "max_count",
         "scheduler_hints",
+        "files",
+        "config_drive_format",
     }
 )
-SECRET_KEYS = frozenset({"user_data", "admin_pass"})
+SECRET_KEYS = frozenset({"user_data", "admin_pass", "files"})
 INSTANCE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 INSTANCE_NAME_RULE = "must be 1-63 characters of letters, digits and '-', starting with a letter or digit"
 # Characters that would break XML, paths or log lines if a name were pasted into them.
@@ -259,6 +261,7 @@ def validate_request(
         "max_count": max_count,
         "names": request_spec.instance_names(name, max_count),
         "scheduler_hints": request_spec.normalise_hints(request.get("scheduler_hints")),
+        **config_drive.normalise_request(request, image),
     }
 
 
@@ -299,6 +302,7 @@ def new_instance(request: dict[str, Any], now: str, name: str | None = None, lau
         "key_name": request.get("key_name"),
         "availability_zone": request.get("availability_zone"),
         "launch_index": launch_index,
+        **config_drive.record_fields(request),
         "vm_state": states.BUILDING,
         "task_state": states.SCHEDULING,
         "power_state": states.NOSTATE,

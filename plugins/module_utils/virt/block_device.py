@@ -201,13 +201,7 @@ def block_device_info(
 
 
 def _config_drive_files(config_drive: dict[str, Any]) -> dict[str, bytes]:
-    user_data = config_drive.get("user_data")
-    return configdrive.config_drive_files(
-        config_drive["meta_data"],
-        config_drive["network_data"],
-        user_data.encode() if isinstance(user_data, str) else user_data,
-        config_drive.get("vendor_data"),
-    )
+    return configdrive.drive_files(config_drive)
 
 
 def _undo(undo: list[Callable[[], None]]) -> None:

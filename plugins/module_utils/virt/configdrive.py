@@ -4,7 +4,13 @@
 
 Like Nova's ``genisoimage -V config-2 -r -J``: the volume label is
 ``config-2`` and Rock Ridge plus Joliet carry the real file names, so a guest
-mounting it sees ``openstack/latest/meta_data.json``.
+mounting it sees ``openstack/latest/meta_data.json`` and the same documents
+under each of Nova's dated version folders (each with the files that version
+had), and injected files under ``openstack/content/NNNN``.  A NoCloud seed
+(``virt/nocloud.py``, label ``cidata``) is the alternative format.
+
+Nova's ``random_seed`` is left out: it would make every build differ, and the
+drive is rebuilt only when its content changes.
 """
 
 from __future__ import annotations
@@ -18,6 +24,10 @@ import tempfile
 import traceback
 from typing import Any
 
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import config_drive as config_drive_request
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import nocloud
+
 try:
     import pycdlib
 
@@ -30,6 +40,30 @@ except ImportError:
 
 VOLUME_LABEL = "config-2"
 VERSION_DIR = "openstack/latest"
+CONTENT_DIR = "openstack/content"
+
+# Nova's OpenStack metadata versions (api/metadata/base.py), oldest first.
+FOLSOM = "2012-08-10"
+GRIZZLY = "2013-04-04"
+HAVANA = "2013-10-17"
+LIBERTY = "2015-10-15"
+NEWTON_ONE = "2016-06-30"
+NEWTON_TWO = "2016-10-06"
+OCATA = "2017-02-22"
+ROCKY = "2018-08-27"
+VICTORIA = "2020-10-14"
+OPENSTACK_VERSIONS = (FOLSOM, GRIZZLY, HAVANA, LIBERTY, NEWTON_ONE, NEWTON_TWO, OCATA, ROCKY, VICTORIA)
+# meta_data.json keys that appeared after Folsom: older versions go without them.
+META_DATA_KEY_SINCE = {"devices": NEWTON_ONE, "project_id": ROCKY}
+
+
+def _since(version: str, first: str) -> bool:
+    """Whether metadata ``version`` (a date or ``latest``) has what appeared in ``first``."""
+    return version == "latest" or version >= first
+
+
+def _content_path(index: int) -> str:
+    return f"/content/{index:04d}"
 
 
 def config_drive_files(
@@ -37,16 +71,63 @@ def config_drive_files(
     network_data: dict[str, Any],
     user_data: bytes | None,
     vendor_data: dict[str, Any] | None = None,
+    injected_files: list[tuple[str, bytes]] | None = None,
 ) -> dict[str, bytes]:
-    """Path on the drive → content; the whole of what the guest sees."""
-    files = {
-        f"{VERSION_DIR}/meta_data.json": json.dumps(meta_data).encode(),
-        f"{VERSION_DIR}/network_data.json": json.dumps(network_data).encode(),
-        f"{VERSION_DIR}/vendor_data.json": json.dumps(vendor_data or {}).encode(),
-    }
-    if user_data is not None:
-        files[f"{VERSION_DIR}/user_data"] = user_data
+    """Path on the drive → content; the whole of what the guest sees (Nova's ``metadata_for_config_drive``)."""
+    meta_data = dict(meta_data)
+    injected_files = injected_files or []
+    if injected_files:
+        meta_data["files"] = [
+            {"path": path, "content_path": _content_path(index)}
+            for index, (path, _content) in enumerate(injected_files)
+        ]
+    files: dict[str, bytes] = {}
+    for version in (*OPENSTACK_VERSIONS, "latest"):
+        folder = f"openstack/{version}"
+        versioned = {
+            key: value
+            for key, value in meta_data.items()
+            if key not in META_DATA_KEY_SINCE or _since(version, META_DATA_KEY_SINCE[key])
+        }
+        files[f"{folder}/meta_data.json"] = json.dumps(versioned).encode()
+        if user_data is not None:
+            files[f"{folder}/user_data"] = user_data
+        if _since(version, HAVANA):
+            files[f"{folder}/vendor_data.json"] = json.dumps(vendor_data or {}).encode()
+        if _since(version, LIBERTY):
+            files[f"{folder}/network_data.json"] = json.dumps(network_data).encode()
+        if _since(version, NEWTON_TWO):
+            files[f"{folder}/vendor_data2.json"] = b"{}"
+    for index, (_path, content) in enumerate(injected_files):
+        files[f"openstack{_content_path(index)}"] = content
     return files
+
+
+def drive_files(config_drive: dict[str, Any]) -> dict[str, bytes]:
+    """The files of the drive ``config_drive`` describes, in its format.
+
+    ``config_drive``: {meta_data, network_data, user_data (str or bytes or None),
+    vendor_data, format (``config-2`` or ``nocloud``, default config-2),
+    files (the request's ``files``, see objects.config_drive)}.
+    """
+    fmt = config_drive.get("format") or config_drive_request.DEFAULT_FORMAT
+    if fmt not in config_drive_request.FORMATS:
+        raise InvalidInput("config_drive_format", f"must be one of {', '.join(config_drive_request.FORMATS)}")
+    injected = config_drive_request.decode_files(config_drive.get("files"))
+    config_drive_request.check_files_fit_format(injected, fmt)
+    user_data = config_drive.get("user_data")
+    if isinstance(user_data, str):
+        user_data = user_data.encode()
+    if fmt == config_drive_request.NOCLOUD:
+        return nocloud.seed_files(config_drive["meta_data"], config_drive["network_data"], user_data)
+    return config_drive_files(
+        config_drive["meta_data"], config_drive["network_data"], user_data, config_drive.get("vendor_data"), injected
+    )
+
+
+def volume_label(files: dict[str, bytes]) -> str:
+    """The label the guest looks for: ``cidata`` for a NoCloud seed, ``config-2`` otherwise."""
+    return nocloud.VOLUME_LABEL if nocloud.is_seed(files) else VOLUME_LABEL
 
 
 def content_sha256(files: dict[str, bytes]) -> str:
@@ -69,11 +150,25 @@ def iso9660_name(name: str, is_dir: bool = False) -> str:
     return f"{stem}.{extension};1"
 
 
-def _iso_path(path: str, is_dir: bool = False) -> str:
-    parts = path.split("/")
-    names = [iso9660_name(part, is_dir=True) for part in parts[:-1]]
-    names.append(iso9660_name(parts[-1], is_dir=is_dir))
-    return "/" + "/".join(names)
+def _iso_paths(paths: list[str], directories: set[str]) -> dict[str, str]:
+    """Each path (file or directory) → its ISO 9660 path, with names made unique within their directory."""
+    result: dict[str, str] = {"": ""}
+    taken: dict[str, set[str]] = {}
+    for path in sorted(paths, key=lambda item: (item.count("/"), item)):
+        parent, _sep, name = path.rpartition("/")
+        iso_parent = result[parent]
+        is_dir = path in directories
+        iso_name = iso9660_name(name, is_dir=is_dir)
+        used = taken.setdefault(iso_parent, set())
+        counter = 0
+        while iso_name in used:
+            counter += 1
+            stem, dot, rest = iso9660_name(name, is_dir=is_dir).partition(".")
+            suffix = str(counter)
+            iso_name = f"{stem[: 8 - len(suffix)]}{suffix}{dot}{rest}"
+        used.add(iso_name)
+        result[path] = f"{iso_parent}/{iso_name}"
+    return result
 
 
 def _directories(paths: list[str]) -> list[str]:
@@ -87,14 +182,16 @@ def _directories(paths: list[str]) -> list[str]:
     return directories
 
 
-def write_iso(path: str, files: dict[str, bytes]) -> None:
-    """Write ``files`` as a config-2 ISO at ``path`` atomically, mode 0600."""
+def write_iso(path: str, files: dict[str, bytes], label: str | None = None) -> None:
+    """Write ``files`` as an ISO at ``path`` atomically, mode 0600; the label defaults to ``volume_label(files)``."""
     iso = pycdlib.PyCdlib()
-    iso.new(interchange_level=1, joliet=3, rock_ridge="1.09", vol_ident=VOLUME_LABEL)
+    iso.new(interchange_level=1, joliet=3, rock_ridge="1.09", vol_ident=label or volume_label(files))
+    directories = _directories(sorted(files))
+    iso_paths = _iso_paths([*directories, *files], set(directories))
     try:
-        for directory in _directories(sorted(files)):
+        for directory in directories:
             iso.add_directory(
-                _iso_path(directory, is_dir=True),
+                iso_paths[directory],
                 rr_name=directory.rsplit("/", 1)[-1],
                 joliet_path=f"/{directory}",
             )
@@ -103,7 +200,7 @@ def write_iso(path: str, files: dict[str, bytes]) -> None:
             iso.add_fp(
                 io.BytesIO(content),
                 len(content),
-                _iso_path(name),
+                iso_paths[name],
                 rr_name=name.rsplit("/", 1)[-1],
                 joliet_path=f"/{name}",
             )

@@ -64,6 +64,8 @@ def test_minimal_request_is_normalised():
         "max_count": 1,
         "names": ["web-1"],
         "scheduler_hints": {"group": None, "same_host": [], "different_host": []},
+        "config_drive_format": "config-2",
+        "files": [],
     }
 
 
