@@ -318,6 +318,12 @@ class AddressIndex:
         if parsed is not None and address not in self:
             bisect.insort(self._sorted[parsed[0]], parsed[1])
 
+    def discard(self, address: str) -> None:
+        parsed = address_as_int(address)
+        if parsed is not None and address in self:
+            values = self._sorted[parsed[0]]
+            del values[bisect.bisect_left(values, parsed[1])]
+
     def lowest_free(self, start: int, end: int, version: int) -> int | None:
         """The lowest integer of [start, end] not in use, or None when the range is full."""
         values = self._sorted[version]

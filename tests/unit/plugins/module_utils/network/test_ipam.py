@@ -247,6 +247,10 @@ def test_index_keeps_versions_apart_and_ignores_junk():
     index.add("198.18.0.11")
     index.add("198.18.0.11")
     assert len(index) == 3
+    index.discard("198.18.0.10")
+    index.discard("198.18.0.10")
+    assert "198.18.0.10" not in index
+    assert len(index) == 2
 
 
 @pytest.mark.parametrize(
