@@ -12,6 +12,8 @@ from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_d
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import open_connection
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.host import gather_host_facts
 
+DEFAULT_URI = "qemu:///system"
+
 
 def host_facts(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     """The host's resources from libvirt; an unreachable libvirt reports the host down."""
@@ -32,12 +34,18 @@ def host_facts(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
 
 def block_device_map(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     instance = params["instance"]
+    # Opened only when a volume is involved: disks in files need no libvirt.
+    uri = params.get("uri") or DEFAULT_URI
+
+    def connect() -> Any:
+        return open_connection(uri)
+
     if params["state"] == "absent":
-        return block_device.remove_block_devices(params["instances_path"], _uuid(instance), check_mode)
+        return block_device.remove_block_devices(params["instances_path"], _uuid(instance), check_mode, connect)
     spec = steps.block_device_spec(
         instance, params["instances_path"], params["user_data"], params["admin_pass"], params.get("files")
     )
-    return block_device.ensure_block_devices(spec, check_mode)
+    return block_device.ensure_block_devices(spec, check_mode, connect)
 
 
 def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:

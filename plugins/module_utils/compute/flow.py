@@ -42,6 +42,7 @@ COMPUTE_FIELDS = (
     "availability_zone",
     "launch_index",
     "network_info",
+    "block_device_mapping",
     "block_device_info",
     "config_drive_format",
 )

@@ -34,13 +34,17 @@ def block_device_spec(
     admin_pass: str | None,
     files: Any = None,
 ) -> dict[str, Any]:
-    """What virt.block_device needs: root disk from the image, config drive."""
+    """What virt.block_device needs: the block device mapping, image, flavor disk sizes, config drive."""
     require_fields(instance, "block_device_map")
     return {
         "uuid": instance["uuid"],
         "instances_path": instances_path,
         "image": instance["image"],
         "root_gb": instance["flavor"]["root_gb"],
+        "ephemeral_gb": instance["flavor"].get("ephemeral_gb") or 0,
+        "swap_mb": instance["flavor"].get("swap_mb") or 0,
+        # None for a record made before mappings existed: the flavor's disks then.
+        "block_device_mapping": instance.get("block_device_mapping"),
         "config_drive": {
             "meta_data": meta_data_for(instance, admin_pass),
             "network_data": network_data_from_network_info(instance.get("network_info") or []),

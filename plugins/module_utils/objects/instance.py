@@ -18,6 +18,7 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
 from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import config_drive, request_spec, states
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.block_device import validate_block_device_mapping
 
 REQUEST_KEYS = frozenset(
     {
@@ -34,6 +35,7 @@ REQUEST_KEYS = frozenset(
         "min_count",
         "max_count",
         "scheduler_hints",
+        "block_device_mapping_v2",
         "files",
         "config_drive_format",
     }
@@ -261,6 +263,7 @@ def validate_request(
         "max_count": max_count,
         "names": request_spec.instance_names(name, max_count),
         "scheduler_hints": request_spec.normalise_hints(request.get("scheduler_hints")),
+        "block_device_mapping": validate_block_device_mapping(request.get("block_device_mapping_v2"), flavor, image),
         **config_drive.normalise_request(request, image),
     }
 
@@ -297,6 +300,7 @@ def new_instance(request: dict[str, Any], now: str, name: str | None = None, lau
         "flavor": dict(request["flavor"]),
         "image": public_image(request["image"]),
         "requested_networks": [dict(item) for item in request["networks"]],
+        "block_device_mapping": [dict(bdm) for bdm in request.get("block_device_mapping") or []],
         "metadata": dict(request.get("metadata") or {}),
         "public_keys": dict(request.get("public_keys") or {}),
         "key_name": request.get("key_name"),

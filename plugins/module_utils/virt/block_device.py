@@ -11,6 +11,7 @@ first (pure functions over what exists) and done only outside check mode.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -19,14 +20,20 @@ from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import Conflict, ImageError, InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import block_device as bdm_obj
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.block_device import SWAP
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import configdrive, imagecache
-from ansible_collections.nimbus.compute.plugins.module_utils.virt.blockinfo import get_disk_mapping
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import volume as volume_mod
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.blockinfo import get_disk_mapping_for_bdms
 
-GiB = 1024 * 1024 * 1024
+MiB = 1024 * 1024
+GiB = 1024 * MiB
 BASE_DIR = "_base"
 DISK = "disk"
 CONFIG_DRIVE = "disk.config"
 CONFIG_DRIVE_DIGEST = "disk.config.sha256"
+# The volumes the instance uses and which go with it: read by delete.
+VOLUMES_RECORD = "volumes.json"
 
 CREATE = "create"
 RESIZE = "resize"
@@ -164,42 +171,6 @@ def _cached_image(base_dir: str, image: dict[str, Any], existing_disk: dict[str,
     return path if os.path.exists(path) else None
 
 
-def _file_size(path: str) -> int | None:
-    return os.path.getsize(path) if os.path.exists(path) else None
-
-
-def block_device_info(
-    directory: str, mapping: dict[str, dict[str, Any]], root_size: int | None, config_size: int | None
-) -> dict[str, Any]:
-    """The block_device_info record of docs/CONTRACTS.md."""
-    root = mapping["disk"]
-    disks = [
-        {
-            "device_name": root["dev"],
-            "path": os.path.join(directory, DISK),
-            "bus": root["bus"],
-            "type": root["type"],
-            "format": "qcow2",
-            "boot_index": root["boot_index"],
-            "size_bytes": root_size,
-        }
-    ]
-    if "disk.config" in mapping:
-        drive = mapping["disk.config"]
-        disks.append(
-            {
-                "device_name": drive["dev"],
-                "path": os.path.join(directory, CONFIG_DRIVE),
-                "bus": drive["bus"],
-                "type": drive["type"],
-                "format": "raw",
-                "boot_index": drive["boot_index"],
-                "size_bytes": config_size,
-            }
-        )
-    return {"root_device_name": f"/dev/{root['dev']}", "instance_dir": directory, "disks": disks}
-
-
 def _config_drive_files(config_drive: dict[str, Any]) -> dict[str, bytes]:
     return configdrive.drive_files(config_drive)
 
@@ -217,50 +188,275 @@ def _remove_file(path: str) -> Callable[[], None]:
     return remove
 
 
-def ensure_block_devices(spec: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+def _file_size(path: str) -> int | None:
+    return os.path.getsize(path) if os.path.exists(path) else None
+
+
+def local_disk_action(existing_size: int | None, size: int) -> str | None:
+    """What an ephemeral or swap disk needs: CREATE or None; DiskInUse when it has another size."""
+    if existing_size is None:
+        return CREATE
+    if existing_size != size:
+        raise DiskInUse(
+            f"the instance's disk is {existing_size} bytes, expected {size}: local disks are not resized",
+            size_bytes=existing_size,
+            expected=size,
+        )
+    return None
+
+
+def local_disk_size(bdm: dict[str, Any]) -> int:
+    """Bytes of a blank local disk: swap volume_size is in MB, ephemeral in GB (as in Nova)."""
+    return bdm["volume_size"] * (MiB if bdm["guest_format"] == SWAP else GiB)
+
+
+def format_command(path: str, guest_format: str, label: str) -> list[str]:
+    """The command that formats a blank local disk file, without mounting it (Nova's _create_ephemeral/_create_swap)."""
+    if guest_format == SWAP:
+        return ["mkswap", "-L", label, path]
+    return [f"mkfs.{guest_format}", "-q", "-F", "-L", label, path]
+
+
+def _create_local_disk(path: str, size: int, guest_format: str, label: str) -> None:
+    partial = f"{path}.part"
+    try:
+        with open(partial, "wb") as handle:
+            handle.truncate(size)
+        os.chmod(partial, 0o600)
+        imagecache.run_qemu_img(format_command(partial, guest_format, label))
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
+
+
+def _disk(info: dict[str, Any], path: str, fmt: str, size: int | None, bdm: dict[str, Any] | None) -> dict[str, Any]:
+    disk = {
+        "device_name": info["dev"],
+        "path": path,
+        "bus": info["bus"],
+        "type": info["type"],
+        "format": fmt,
+        "boot_index": info["boot_index"],
+        "size_bytes": size,
+    }
+    if bdm is not None:
+        disk.update(
+            source_type=bdm["source_type"],
+            destination_type=bdm["destination_type"],
+            guest_format=bdm["guest_format"],
+            delete_on_termination=bdm["delete_on_termination"],
+        )
+    return disk
+
+
+def disk_order(key: str) -> tuple[int, int]:
+    """Where a blockinfo key comes in block_device_info: root, ephemerals, swap, volumes, config drive."""
+    if key == "disk.config":
+        return (4, 0)
+    if key.startswith("disk.eph"):
+        return (1, int(key[len("disk.eph") :]))
+    if key == "disk.swap":
+        return (2, 0)
+    if key.startswith("volume"):
+        return (3, int(key[len("volume") :]))
+    return (0, 0)
+
+
+def block_device_info(
+    directory: str, mapping: dict[str, dict[str, Any]], root_size: int | None, config_size: int | None
+) -> dict[str, Any]:
+    """The block_device_info record of docs/CONTRACTS.md for an image-backed root and the config drive only."""
+    disks = [_disk(mapping["disk"], os.path.join(directory, DISK), "qcow2", root_size, None)]
+    if "disk.config" in mapping:
+        disks.append(_disk(mapping["disk.config"], os.path.join(directory, CONFIG_DRIVE), "raw", config_size, None))
+    return {"root_device_name": f"/dev/{mapping['root']['dev']}", "instance_dir": directory, "disks": disks}
+
+
+def default_block_device_mapping(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The mapping of an instance that has none on record: root from the image, the flavor's ephemeral and swap."""
+    flavor = {"ephemeral_gb": spec.get("ephemeral_gb") or 0, "swap_mb": spec.get("swap_mb") or 0}
+    image = {"name": spec["image"].get("name") or "image", "min_disk": 0}
+    return bdm_obj.validate_block_device_mapping([], flavor, image)
+
+
+def volume_name(uuid: str, index: int, bdm: dict[str, Any]) -> str:
+    return bdm["uuid"] if bdm["source_type"] == "volume" else volume_mod.created_volume_name(uuid, index)
+
+
+def read_volume_record(directory: str) -> list[dict[str, Any]]:
+    """The volumes this instance uses, as recorded at mapping time (what delete must decide on)."""
+    try:
+        with open(os.path.join(directory, VOLUMES_RECORD), encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return []
+
+
+def volumes_to_delete(record: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """(deleted, kept) volume names on termination: Nova deletes only those with delete_on_termination."""
+    deleted = [entry["name"] for entry in record if entry["delete_on_termination"]]
+    kept = [entry["name"] for entry in record if not entry["delete_on_termination"]]
+    return deleted, kept
+
+
+class _Connection:
+    """Opens libvirt only when a volume needs it, closes it once."""
+
+    def __init__(self, connect: Callable[[], Any] | None) -> None:
+        self._connect = connect
+        self.conn: Any = None
+
+    def get(self) -> Any:
+        if self.conn is None:
+            if self._connect is None:
+                raise InvalidInput("block_device_mapping", "volumes need a libvirt connection")
+            self.conn = self._connect()
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+def ensure_block_devices(
+    spec: dict[str, Any], check_mode: bool, connect: Callable[[], Any] | None = None
+) -> dict[str, Any]:
     """Make the instance's disks exist as ``spec`` says: {changed, block_device_info}.
 
+    Local disks (root overlay, ephemerals, swap, config drive) live in the
+    instance directory; volumes in the storage pool ``spec['volume_pool']``.
     On failure, what this call created is removed (the image stays in the
     cache: it is verified and shared by every instance of that image).
     """
+    connection = _Connection(connect)
+    try:
+        return _ensure(spec, check_mode, connection)
+    finally:
+        connection.close()
+
+
+def _plan_volumes(
+    spec: dict[str, Any], bdms: list[dict[str, Any]], mapping: dict[str, dict[str, Any]], connection: _Connection
+) -> dict[str, dict[str, Any]]:
+    """blockinfo key -> {name, info (None: to be created)} for each volume of the mapping."""
+    pool_name = spec["pool_name"]
+    pool = None
+    volumes: dict[str, dict[str, Any]] = {}
+    for key in sorted((key for key in mapping if key.startswith("volume")), key=disk_order):
+        bdm = bdms[mapping[key]["bdm_index"]]
+        name = volume_name(spec["uuid"], mapping[key]["bdm_index"], bdm)
+        if pool is None:
+            pool = volume_mod.lookup_pool(connection.get(), pool_name)
+        volume = volume_mod.lookup_volume(pool, name) if pool is not None else None
+        if volume is None and bdm["source_type"] == "volume":
+            raise volume_mod.VolumeNotFound(f"volume {name} does not exist in storage pool {pool_name}", volume=name)
+        volumes[key] = {
+            "name": name,
+            "info": volume_mod.volume_info(volume) if volume is not None else None,
+            "bdm": bdm,
+        }
+    return volumes
+
+
+def _plan_local_disks(
+    directory: str, bdms: list[dict[str, Any]], mapping: dict[str, dict[str, Any]]
+) -> dict[str, str | None]:
+    """blockinfo key -> CREATE or None for the ephemeral and swap disks."""
+    actions = {}
+    for key, info in mapping.items():
+        if key.startswith("disk.eph") or key == "disk.swap":
+            path = os.path.join(directory, key)
+            actions[key] = local_disk_action(_file_size(path), local_disk_size(bdms[info["bdm_index"]]))
+    return actions
+
+
+def _local_disk_label(key: str) -> str:
+    return "swap" if key == "disk.swap" else key.replace("disk.eph", "ephemeral")
+
+
+def _plan_config_drive(
+    config_drive: dict[str, Any] | None, drive_path: str, digest_path: str
+) -> tuple[dict[str, bytes] | None, str | None, bool, list[str]]:
+    """(files, their digest, whether to build the drive, stale files to remove)."""
+    drive_files = _config_drive_files(config_drive) if config_drive is not None else None
+    drive_digest = configdrive.content_sha256(drive_files) if drive_files is not None else None
+    build_drive = drive_files is not None and config_drive_needs_build(
+        os.path.exists(drive_path), read_recorded_digest(digest_path), drive_digest
+    )
+    # A config drive no longer asked for goes, or the guest would keep seeing it on a redefine.
+    stale_drive = [path for path in (drive_path, digest_path) if drive_files is None and os.path.exists(path)]
+    return drive_files, drive_digest, build_drive, stale_drive
+
+
+def _with_pool(spec: dict[str, Any]) -> dict[str, Any]:
+    pool = spec.get("volume_pool") or {}
+    return {
+        **spec,
+        "pool_name": pool.get("name") or volume_mod.DEFAULT_POOL,
+        "pool_path": pool.get("path") or volume_mod.default_pool_path(spec["instances_path"]),
+    }
+
+
+def _volume_record(spec: dict[str, Any], volumes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"name": v["name"], "pool": spec["pool_name"], "delete_on_termination": v["bdm"]["delete_on_termination"]}
+        for v in volumes.values()
+    ]
+
+
+def _checked_image(cached: str | None, image: dict[str, Any]) -> tuple[int | None, str | None]:
+    """(virtual size, format) of the cached image after checking it; (None, None) when not cached yet."""
+    if cached is None:
+        return None, None
+    info = imagecache.image_info(cached)
+    check_image(info, image.get("disk_format"), image["source"])
+    return info["virtual_size"], info["format"]
+
+
+def _ensure(spec: dict[str, Any], check_mode: bool, connection: _Connection) -> dict[str, Any]:
     directory = instance_dir(spec["instances_path"], spec["uuid"])
     base_dir = os.path.join(os.path.abspath(spec["instances_path"]), BASE_DIR)
-    image = spec["image"]
     config_drive = spec.get("config_drive")
-    mapping = get_disk_mapping(
+    bdms = spec.get("block_device_mapping") or default_block_device_mapping(spec)
+    mapping = get_disk_mapping_for_bdms(
+        bdms,
         root_bus=spec.get("disk_bus") or "virtio",
         has_config_drive=config_drive is not None,
         config_drive_bus=spec.get("config_drive_bus") or "ide",
     )
+    spec = _with_pool(spec)
+    local_root = "disk" in mapping
     disk_path = os.path.join(directory, DISK)
     drive_path = os.path.join(directory, CONFIG_DRIVE)
     digest_path = os.path.join(directory, CONFIG_DRIVE_DIGEST)
 
-    existing_disk = _existing_info(disk_path)
-    cached = _cached_image(base_dir, image, existing_disk)
-    changed = cached is None
+    volumes = _plan_volumes(spec, bdms, mapping, connection)
+    needs_image = local_root or any(v["info"] is None and v["bdm"]["source_type"] == "image" for v in volumes.values())
+    existing_disk = _existing_info(disk_path) if local_root else None
+    cached = _cached_image(base_dir, spec["image"], existing_disk) if needs_image else None
+    changed = needs_image and cached is None
     undo: list[Callable[[], None]] = []
     try:
-        if cached is None and not check_mode:
-            cached = imagecache.fetch_image(image["source"], image.get("sha256"), base_dir)
-        image_size = None
-        backing_format = None
-        if cached is not None:
-            info = imagecache.image_info(cached)
-            check_image(info, image.get("disk_format"), image["source"])
-            image_size = info["virtual_size"]
-            backing_format = info["format"]
-        root_size = root_size_bytes(spec["root_gb"], image_size)
-
-        action = disk_action(existing_disk, cached, root_size)
-        drive_files = _config_drive_files(config_drive) if config_drive is not None else None
-        drive_digest = configdrive.content_sha256(drive_files) if drive_files is not None else None
-        build_drive = drive_files is not None and config_drive_needs_build(
-            os.path.exists(drive_path), read_recorded_digest(digest_path), drive_digest
+        if needs_image and cached is None and not check_mode:
+            cached = imagecache.fetch_image(spec["image"]["source"], spec["image"].get("sha256"), base_dir)
+        image_size, backing_format = _checked_image(cached, spec["image"])
+        root_size = root_size_bytes(spec["root_gb"], image_size) if local_root else None
+        action = disk_action(existing_disk, cached, root_size) if local_root else None
+        local_actions = _plan_local_disks(directory, bdms, mapping)
+        drive_files, drive_digest, build_drive, stale_drive = _plan_config_drive(config_drive, drive_path, digest_path)
+        record = _volume_record(spec, volumes)
+        record_changed = bool(record) and read_volume_record(directory) != record
+        changed = (
+            changed
+            or action is not None
+            or any(local_actions.values())
+            or any(volume["info"] is None for volume in volumes.values())
+            or build_drive
+            or bool(stale_drive)
+            or record_changed
         )
-        # A config drive no longer asked for goes, or the guest would keep seeing it on a redefine.
-        stale_drive = [path for path in (drive_path, digest_path) if drive_files is None and os.path.exists(path)]
-        changed = changed or action is not None or build_drive or bool(stale_drive)
         if not check_mode:
             if not os.path.isdir(directory):
                 os.makedirs(directory, mode=0o700)
@@ -270,6 +466,10 @@ def ensure_block_devices(spec: dict[str, Any], check_mode: bool) -> dict[str, An
                 undo.append(_remove_file(disk_path))
             elif action == RESIZE:
                 imagecache.run_qemu_img(["qemu-img", "resize", "-q", "-f", "qcow2", disk_path, str(root_size)])
+            _create_local_disks(directory, bdms, mapping, local_actions, undo)
+            _create_volumes(spec, volumes, cached, connection, undo)
+            if record_changed:
+                _write_text_atomic(os.path.join(directory, VOLUMES_RECORD), json.dumps(record) + "\n")
             if build_drive:
                 drive_existed = os.path.exists(drive_path)
                 configdrive.write_iso(drive_path, drive_files)
@@ -283,17 +483,116 @@ def ensure_block_devices(spec: dict[str, Any], check_mode: bool) -> dict[str, An
         raise
     return {
         "changed": changed,
-        "block_device_info": block_device_info(directory, mapping, root_size, _file_size(drive_path)),
+        "block_device_info": {
+            "root_device_name": f"/dev/{mapping['root']['dev']}",
+            "instance_dir": directory,
+            "boot_from_volume": not local_root,
+            "disks": _disks(spec, directory, bdms, mapping, volumes, root_size),
+        },
     }
 
 
-def remove_block_devices(instances_path: str, uuid: str, check_mode: bool) -> dict[str, Any]:
-    """Remove ``<instances_path>/<uuid>/`` and everything in it: {changed}. The image cache stays."""
+def _create_local_disks(
+    directory: str,
+    bdms: list[dict[str, Any]],
+    mapping: dict[str, dict[str, Any]],
+    actions: dict[str, str | None],
+    undo: list[Callable[[], None]],
+) -> None:
+    for key, action in actions.items():
+        if action == CREATE:
+            bdm = bdms[mapping[key]["bdm_index"]]
+            path = os.path.join(directory, key)
+            _create_local_disk(path, local_disk_size(bdm), bdm["guest_format"], _local_disk_label(key))
+            undo.append(_remove_file(path))
+
+
+def _create_volumes(
+    spec: dict[str, Any],
+    volumes: dict[str, dict[str, Any]],
+    cached: str | None,
+    connection: _Connection,
+    undo: list[Callable[[], None]],
+) -> None:
+    for volume in volumes.values():
+        if volume["info"] is None:
+            bdm = volume["bdm"]
+            pool = volume_mod.ensure_pool(connection.get(), spec["pool_name"], spec["pool_path"])
+            source = cached if bdm["source_type"] == "image" else None
+            volume["info"] = volume_mod.create_volume(pool, volume["name"], bdm["volume_size"] * GiB, source)
+            undo.append(_delete_volume(pool, volume["name"]))
+
+
+def _disks(
+    spec: dict[str, Any],
+    directory: str,
+    bdms: list[dict[str, Any]],
+    mapping: dict[str, dict[str, Any]],
+    volumes: dict[str, dict[str, Any]],
+    root_size: int | None,
+) -> list[dict[str, Any]]:
+    """block_device_info's disks in device order: root, ephemerals, swap, volumes, config drive."""
+    disks = []
+    for key in sorted((key for key in mapping if key != "root"), key=disk_order):
+        info = mapping[key]
+        bdm = bdms[info["bdm_index"]] if "bdm_index" in info else None
+        if key == "disk":
+            disks.append(_disk(info, os.path.join(directory, DISK), "qcow2", root_size, bdm))
+        elif key == "disk.config":
+            drive_path = os.path.join(directory, CONFIG_DRIVE)
+            disks.append(_disk(info, drive_path, "raw", _file_size(drive_path), None))
+        elif key in volumes:
+            volume = volumes[key]
+            known = volume["info"] or {}
+            path = known.get("path") or os.path.join(spec["pool_path"], volume["name"])
+            disk = _disk(info, path, volume_mod.VOLUME_FORMAT, known.get("size_bytes") or bdm["volume_size"] * GiB, bdm)
+            disk.update(volume_name=volume["name"], pool=spec["pool_name"])
+            disks.append(disk)
+        else:
+            disks.append(_disk(info, os.path.join(directory, key), "raw", local_disk_size(bdm), bdm))
+    return disks
+
+
+def _delete_volume(pool: Any, name: str) -> Callable[[], None]:
+    def delete() -> None:
+        volume_mod.delete_volume(pool, name)
+
+    return delete
+
+
+def remove_block_devices(
+    instances_path: str, uuid: str, check_mode: bool, connect: Callable[[], Any] | None = None
+) -> dict[str, Any]:
+    """Remove ``<instances_path>/<uuid>/`` and its volumes with delete_on_termination.
+
+    Returns {changed, deleted_volumes, kept_volumes}. The image cache stays,
+    and so do the volumes without delete_on_termination.
+    """
     directory = instance_dir(instances_path, uuid)
     exists = os.path.lexists(directory)
+    record = read_volume_record(directory) if exists and os.path.isdir(directory) else []
+    deleted, kept = volumes_to_delete(record)
+    changed = exists
+    if deleted:
+        connection = _Connection(connect)
+        try:
+            pools = {entry["pool"] for entry in record if entry["name"] in deleted}
+            present = []
+            for pool_name in sorted(pools):
+                pool = volume_mod.lookup_pool(connection.get(), pool_name)
+                for entry in record:
+                    if entry["pool"] != pool_name or entry["name"] not in deleted or pool is None:
+                        continue
+                    if volume_mod.lookup_volume(pool, entry["name"]) is not None:
+                        present.append(entry["name"])
+                        if not check_mode:
+                            volume_mod.delete_volume(pool, entry["name"])
+            changed = changed or bool(present)
+        finally:
+            connection.close()
     if exists and not check_mode:
         if os.path.islink(directory) or not os.path.isdir(directory):
             os.unlink(directory)
         else:
             shutil.rmtree(directory)
-    return {"changed": exists}
+    return {"changed": changed, "deleted_volumes": deleted, "kept_volumes": kept}

@@ -95,3 +95,77 @@ def get_disk_mapping(
     if config_name is not None:
         mapping["disk.config"] = _disk_info(config_drive_bus, config_name, "cdrom")
     return mapping
+
+
+def _bus_for(bdm: dict[str, Any], root_bus: str) -> str:
+    if bdm.get("disk_bus"):
+        return bdm["disk_bus"]
+    # libvirt has no virtio CD-ROM: a cdrom goes on IDE like Nova's default.
+    return "ide" if bdm.get("device_type") == "cdrom" and root_bus == "virtio" else root_bus
+
+
+def _mapping_key(bdm: dict[str, Any], index: int, counters: dict[str, int]) -> str:
+    if bdm["boot_index"] == 0 and bdm["destination_type"] == "local":
+        return "disk"
+    if bdm["destination_type"] == "volume":
+        return f"volume{index}"
+    if bdm["guest_format"] == "swap":
+        return "disk.swap"
+    key = f"disk.eph{counters['eph']}"
+    counters["eph"] += 1
+    return key
+
+
+def _device_order(bdm: dict[str, Any]) -> int:
+    """Nova's order: root, ephemerals, swap, volumes."""
+    if bdm["boot_index"] == 0:
+        return 0
+    if bdm["destination_type"] == "local":
+        return 2 if bdm["guest_format"] == "swap" else 1
+    return 3
+
+
+def get_disk_mapping_for_bdms(
+    block_device_mapping: list[dict[str, Any]],
+    root_bus: str = "virtio",
+    has_config_drive: bool = True,
+    config_drive_bus: str = "ide",
+) -> dict[str, dict[str, Any]]:
+    """Device names for a full block device mapping (objects.block_device).
+
+    Returns {key: {bus, dev, type, boot_index, bdm_index}}.
+
+    Requested device names are kept; the others take the next free name on
+    their bus in Nova's order (root, ephemerals, swap, volumes), and the config
+    drive the last device of its bus. Keys: ``disk`` (image root),
+    ``disk.eph<N>``, ``disk.swap``, ``volume<index in the mapping>``,
+    ``disk.config``; ``root`` repeats the boot disk.
+    """
+    _check_bus("root_bus", root_bus)
+    used = {bdm["device_name"] for bdm in block_device_mapping if bdm.get("device_name")}
+    config_name = None
+    if has_config_drive:
+        _check_bus("config_drive_bus", config_drive_bus)
+        if config_drive_bus not in CDROM_BUSES:
+            raise InvalidInput("config_drive_bus", f"an iso9660 config drive needs one of {', '.join(CDROM_BUSES)}")
+        config_name = _last_device(config_drive_bus, used, "config_drive_bus")
+        used.add(config_name)
+    mapping: dict[str, dict[str, Any]] = {}
+    counters = {"eph": 0}
+    ordered = sorted(enumerate(block_device_mapping), key=lambda pair: (_device_order(pair[1]), pair[0]))
+    for index, bdm in ordered:
+        bus = _bus_for(bdm, root_bus)
+        _check_bus(f"block_device_mapping_v2[{index}].disk_bus", bus)
+        dev = bdm.get("device_name")
+        if not dev:
+            dev = _next_free(bus, used, f"block_device_mapping_v2[{index}].device_name")
+            used.add(dev)
+        info = _disk_info(bus, dev, bdm.get("device_type") or "disk", bdm["boot_index"])
+        info["bdm_index"] = index
+        key = _mapping_key(bdm, index, counters)
+        mapping[key] = info
+        if bdm["boot_index"] == 0:
+            mapping["root"] = dict(info)
+    if config_name is not None:
+        mapping["disk.config"] = _disk_info(config_drive_bus, config_name, "cdrom")
+    return mapping

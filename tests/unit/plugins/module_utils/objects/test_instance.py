@@ -64,6 +64,20 @@ def test_minimal_request_is_normalised():
         "max_count": 1,
         "names": ["web-1"],
         "scheduler_hints": {"group": None, "same_host": [], "different_host": []},
+        "block_device_mapping": [
+            {
+                "source_type": "image",
+                "destination_type": "local",
+                "boot_index": 0,
+                "device_name": None,
+                "disk_bus": None,
+                "device_type": "disk",
+                "guest_format": None,
+                "volume_size": None,
+                "delete_on_termination": True,
+                "uuid": "cirros",
+            }
+        ],
         "config_drive_format": "config-2",
         "files": [],
     }

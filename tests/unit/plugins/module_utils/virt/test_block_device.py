@@ -75,6 +75,7 @@ def test_creates_overlay_and_config_drive(spec, image):
     assert result["block_device_info"] == {
         "root_device_name": "/dev/vda",
         "instance_dir": directory,
+        "boot_from_volume": False,
         "disks": [
             {
                 "device_name": "vda",
@@ -84,6 +85,10 @@ def test_creates_overlay_and_config_drive(spec, image):
                 "format": "qcow2",
                 "boot_index": 0,
                 "size_bytes": GiB,
+                "source_type": "image",
+                "destination_type": "local",
+                "guest_format": None,
+                "delete_on_termination": True,
             },
             {
                 "device_name": "hdd",
@@ -252,12 +257,16 @@ def test_config_drive_needs_build(exists, recorded, expected):
 def test_remove_block_devices(spec):
     block_device.ensure_block_devices(spec, check_mode=False)
     directory = os.path.join(spec["instances_path"], UUID)
-    assert block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=True) == {"changed": True}
+    removed = {"changed": True, "deleted_volumes": [], "kept_volumes": []}
+    assert block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=True) == removed
     assert os.path.isdir(directory)
-    assert block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=False) == {"changed": True}
+    assert block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=False) == removed
     assert not os.path.exists(directory)
     assert os.listdir(os.path.join(spec["instances_path"], "_base"))
-    assert block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=False) == {"changed": False}
+    assert block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=False) == {
+        **removed,
+        "changed": False,
+    }
 
 
 @pytest.mark.parametrize("bad", ["..", "_base", "", "../etc", UUID.upper(), UUID.replace("-", ""), f"{UUID}/..", None])
@@ -281,3 +290,60 @@ def test_url_without_sha256_is_downloaded_once(spec, image, http_files):
     assert block_device.ensure_block_devices(spec, check_mode=True)["changed"] is False
     assert block_device.ensure_block_devices(spec, check_mode=False)["changed"] is False
     assert len(requests) == 1
+
+
+def blkid_type(path):
+    return subprocess.run(
+        ["blkid", "-o", "value", "-s", "TYPE", path], capture_output=True, text=True, check=False
+    ).stdout.strip()
+
+
+def test_flavor_ephemeral_and_swap_are_formatted_disks(spec):
+    spec = {**spec, "ephemeral_gb": 1, "swap_mb": 64}
+    assert block_device.ensure_block_devices(spec, check_mode=True)["changed"] is True
+    result = block_device.ensure_block_devices(spec, check_mode=False)
+    directory = os.path.join(spec["instances_path"], UUID)
+    disks = result["block_device_info"]["disks"]
+    assert [(d["device_name"], os.path.basename(d["path"]), d["format"]) for d in disks] == [
+        ("vda", "disk", "qcow2"),
+        ("vdb", "disk.eph0", "raw"),
+        ("vdc", "disk.swap", "raw"),
+        ("hdd", "disk.config", "raw"),
+    ]
+    assert os.path.getsize(os.path.join(directory, "disk.eph0")) == GiB
+    assert os.path.getsize(os.path.join(directory, "disk.swap")) == 64 * 1024 * 1024
+    assert blkid_type(os.path.join(directory, "disk.eph0")) == "ext4"
+    assert blkid_type(os.path.join(directory, "disk.swap")) == "swap"
+    assert block_device.ensure_block_devices(spec, check_mode=True)["changed"] is False
+    assert block_device.ensure_block_devices(spec, check_mode=False)["changed"] is False
+
+
+def test_requested_ephemeral_format_and_a_resized_local_disk_is_refused(spec):
+    bdms = [
+        {**block_device.bdm_obj._image_root(), "uuid": "cirros"},
+        {**block_device.bdm_obj._blank_local(1, "ext3")},
+    ]
+    spec = {**spec, "block_device_mapping": bdms}
+    block_device.ensure_block_devices(spec, check_mode=False)
+    assert blkid_type(os.path.join(spec["instances_path"], UUID, "disk.eph0")) == "ext3"
+    bigger = [bdms[0], {**bdms[1], "volume_size": 2}]
+    with pytest.raises(block_device.DiskInUse, match="not resized"):
+        block_device.ensure_block_devices({**spec, "block_device_mapping": bigger}, check_mode=True)
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ([], ([], [])),
+        ([{"name": "a", "pool": "p", "delete_on_termination": True}], (["a"], [])),
+        (
+            [
+                {"name": "a", "pool": "p", "delete_on_termination": False},
+                {"name": "b", "pool": "p", "delete_on_termination": True},
+            ],
+            (["b"], ["a"]),
+        ),
+    ],
+)
+def test_volumes_to_delete(record, expected):
+    assert block_device.volumes_to_delete(record) == expected
