@@ -9,7 +9,10 @@ an isolated network (no ``<forward>``) of that name, defined, active and
 autostarted: a bridge named ``--bridge-prefix`` plus the nimbus network name
 cut to the 15 characters Linux allows, the gateway with the prefix of
 ``cidr``, the MTU, and a DHCP range from the first allocation pool when
-``dhcp`` is true.  A network defined with other settings is redefined; an
+``dhcp`` is true (no ``<dhcp>`` element at all otherwise: such a guest
+configures itself from network_data.json).  An ``ipv6`` subnet is left out on
+purpose: its addresses reach guests through network_data.json only, and test
+traffic stays in 198.18.0.0/15.  A network defined with other settings is redefined; an
 active one is restarted only with ``--restart``.  Talks to libvirt through
 ``virsh`` only, so a fresh host needs no Python bindings.
 
