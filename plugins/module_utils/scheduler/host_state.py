@@ -13,6 +13,8 @@ import dataclasses
 import math
 from typing import Any
 
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.block_device import is_boot_from_volume
+
 
 @dataclasses.dataclass(slots=True)
 class HostState:
@@ -88,13 +90,18 @@ class HostState:
 
 
 def claim_for(spec: dict[str, Any]) -> dict[str, int]:
-    """The resources an instance of ``spec['flavor']`` takes on its host (swap rounded up to GB)."""
+    """The resources an instance of ``spec['flavor']`` takes on its host (swap rounded up to GB).
+
+    Booted from a volume, the root disk lives in the volume, not on the
+    host's disk: no root_gb is claimed (Nova's is_bfv).
+    """
     flavor = spec["flavor"]
     swap_gb = math.ceil(flavor.get("swap_mb", 0) / 1024)
+    root_gb = 0 if is_boot_from_volume(spec.get("block_device_mapping") or []) else int(flavor["root_gb"])
     return {
         "vcpus": int(flavor["vcpus"]),
         "memory_mb": int(flavor["memory_mb"]),
-        "disk_gb": int(flavor["root_gb"]) + int(flavor.get("ephemeral_gb", 0)) + swap_gb,
+        "disk_gb": root_gb + int(flavor.get("ephemeral_gb", 0)) + swap_gb,
     }
 
 

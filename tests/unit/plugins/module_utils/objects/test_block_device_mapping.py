@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import block_device
+from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.host_state import claim_for
 
 FLAVOR = {"root_gb": 1, "ephemeral_gb": 2, "swap_mb": 512}
 NO_EXTRAS = {"root_gb": 1, "ephemeral_gb": 0, "swap_mb": 0}
@@ -183,3 +184,18 @@ def test_normalised_entry():
         "delete_on_termination": True,
         "uuid": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("request_bdms", "disk_gb"),
+    [
+        (None, 1 + 2 + 1),
+        ([BLANK_VOLUME], 1 + 2 + 1),
+        ([IMAGE_VOLUME_ROOT], 2 + 1),
+        ([{**EXISTING, "boot_index": 0}], 2 + 1),
+    ],
+)
+def test_boot_from_volume_claims_no_root_disk(request_bdms, disk_gb):
+    flavor = {"vcpus": 1, "memory_mb": 256, **FLAVOR}
+    mapping = block_device.validate_block_device_mapping(request_bdms, FLAVOR, IMAGE)
+    assert claim_for({"flavor": flavor, "block_device_mapping": mapping})["disk_gb"] == disk_gb
