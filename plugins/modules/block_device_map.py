@@ -13,10 +13,20 @@ description:
     Nova's dated version folders, and injected files under C(openstack/content).
   - With the instance's C(config_drive_format=nocloud), the drive is a cloud-init NoCloud seed instead (label
     C(cidata), C(meta-data), C(user-data), C(network-config) in netplan version 2).
-  - Returns C(block_device_info) with Nova's device names (C(vda), ...), which M(nimbus.compute.libvirt_domain) uses.
+  - Follows the instance's C(block_device_mapping) (Nova's block device mapping v2, validated by
+    M(nimbus.compute.host_select) from the request's C(block_device_mapping_v2)); an instance without one gets the
+    root disk and the flavor's ephemeral and swap disks.
+  - Ephemeral disks are raw files formatted without mounting (C(mkfs.ext4) by default, or the mapping's
+    C(guest_format)); the swap disk is made with C(mkswap).
+  - Mappings with C(destination_type=volume) are qcow2 volumes in the libvirt storage pool C(nimbus-volumes), a dir
+    pool at C(<instances_path>/_volumes) defined when missing, created blank or from the image, or an existing volume
+    attached by name (C(source_type=volume), C(uuid)). A volume as boot disk (boot from volume) replaces the root disk.
+  - Returns C(block_device_info) with Nova's device names in Nova's order (root, ephemerals, swap, volumes, config
+    drive), which M(nimbus.compute.libvirt_domain) uses.
   - Files already in place are left alone; the config drive is rebuilt only when its content would change.
     A failure removes what this run created.
-  - With O(state=absent), removes the instance's directory and everything in it (cached base images stay).
+  - With O(state=absent), removes the instance's directory and everything in it (cached base images stay), and the
+    volumes it mapped with C(delete_on_termination); the other volumes stay and are listed in RV(kept_volumes).
   - With O(store_path), the controller records the step (task_state C(block_device_mapping)) in the store.
 version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
@@ -66,6 +76,8 @@ options:
 requirements:
   - pycdlib
   - qemu-img
+  - mkfs.ext4 and mkswap, for ephemeral and swap disks
+  - libvirt-python, for volumes
 """
 
 EXAMPLES = r"""
@@ -88,6 +100,17 @@ block_device_info:
     disks:
       - {device_name: vda, bus: virtio, type: disk, format: qcow2, boot_index: 0}
       - {device_name: hdd, bus: ide, type: cdrom, format: raw, boot_index: null}
+deleted_volumes:
+  description: Names of the volumes removed with the instance (C(delete_on_termination)).
+  returned: with O(state=absent)
+  type: list
+  elements: str
+kept_volumes:
+  description: Names of the volumes the instance used that stay in their pool.
+  returned: with O(state=absent)
+  type: list
+  elements: str
+  sample: [volume-2f5b0a8e-3a53-4f7e-9a62-0f3f0f2a1b11-1]
 instance:
   description: The instance record after the step.
   returned: when run through the action plugin with O(store_path)
