@@ -18,13 +18,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 PLAYBOOK := ansible-playbook -i $(INVENTORY)
 
-.PHONY: help deps image hosts demo delete test lint unit sanity integration molecule multihost bench bench-scheduler clean
+.PHONY: help deps image hosts demo delete test lint unit sanity integration molecule multihost bench bench-scheduler bench-ipam clean
 
 help:
 	@echo "make demo [NAME=demo]    install, build the test image, prepare this host, boot an instance"
 	@echo "make delete [NAME=demo]  delete that instance"
 	@echo "make test                lint, unit, sanity, integration and molecule (what CI runs)"
-	@echo "make deps | image | hosts | lint | unit | sanity | integration | molecule | multihost | bench | bench-scheduler | clean"
+	@echo "make deps | image | hosts | lint | unit | sanity | integration | molecule | multihost | bench | bench-scheduler | bench-ipam | clean"
 
 deps:
 	tools/install_deps.sh
@@ -70,6 +70,9 @@ bench: deps image hosts
 
 bench-scheduler: deps
 	$(VENV)/bin/python benchmarks/bench_scheduler.py
+
+bench-ipam: deps
+	$(VENV)/bin/python benchmarks/bench_ipam.py
 
 # Keeps .venv (slow to rebuild) and leaves running daemons alone.
 clean:
