@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 from collections.abc import Iterator
@@ -179,3 +180,56 @@ def run_qemu_img(command: list[str]) -> str:
 def image_info(path: str) -> dict[str, Any]:
     """{format, virtual_size (bytes), backing_file (or None)} of a disk image, from ``qemu-img info``."""
     return parse_image_info(run_qemu_img(qemu_img_info_command(path)))
+
+
+# Nova's remove_unused_original_minimum_age_seconds default.
+DEFAULT_MINIMUM_AGE = 86400
+
+
+def bases_in_use(instances_path: str) -> set[str]:
+    """Cached images some instance's root disk is backed by (Nova's imagecache scan of instance disks)."""
+    in_use = set()
+    for entry in os.scandir(instances_path):
+        disk = os.path.join(entry.path, "disk")
+        if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("_") and os.path.exists(disk):
+            backing = image_info(disk).get("backing_file")
+            if backing:
+                in_use.add(os.path.abspath(backing))
+    return in_use
+
+
+def unused_bases(base_dir: str, in_use: set[str], minimum_age: float, now: float) -> list[str]:
+    """Cached images (named by sha256) that no instance uses and nobody touched for ``minimum_age`` seconds."""
+    if minimum_age < 0:
+        raise InvalidInput("minimum_age", "must not be negative", value=minimum_age)
+    found = []
+    for entry in sorted(os.scandir(base_dir), key=lambda item: item.name):
+        if not SHA256_RE.match(entry.name) or not entry.is_file(follow_symlinks=False):
+            continue
+        if entry.path not in in_use and now - entry.stat().st_mtime >= minimum_age:
+            found.append(entry.path)
+    return found
+
+
+def clean_unused_bases(
+    instances_path: str, minimum_age: float = DEFAULT_MINIMUM_AGE, check_mode: bool = False, now: float | None = None
+) -> dict[str, Any]:
+    """Remove cached images no instance uses after ``minimum_age`` seconds: {changed, removed}.
+
+    Each removal holds that image's lock, so a build fetching it right now is
+    never left with a half-removed base.
+    """
+    base_dir = os.path.join(os.path.abspath(instances_path), "_base")
+    if not os.path.isdir(base_dir):
+        return {"changed": False, "removed": []}
+    candidates = unused_bases(base_dir, bases_in_use(instances_path), minimum_age, time.time() if now is None else now)
+    removed = []
+    for path in candidates:
+        with _locked(base_dir, os.path.basename(path)):
+            # Looked at again under the lock: a build may have started using it.
+            if path in bases_in_use(instances_path) or not os.path.exists(path):
+                continue
+            if not check_mode:
+                os.unlink(path)
+            removed.append(path)
+    return {"changed": bool(removed), "removed": removed}

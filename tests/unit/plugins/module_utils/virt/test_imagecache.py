@@ -166,3 +166,56 @@ def test_image_info_of_a_non_image_is_raw(source):
 def test_image_info_of_a_missing_file_fails(tmp_path):
     with pytest.raises(ImageError):
         imagecache.image_info(str(tmp_path / "nope"))
+
+
+def _age(path, seconds):
+    then = os.path.getmtime(path) - seconds
+    os.utime(path, (then, then))
+
+
+def test_clean_unused_bases_keeps_used_and_young_ones(tmp_path, make_qcow2):
+    instances = tmp_path / "instances"
+    base_dir = instances / "_base"
+    base_dir.mkdir(parents=True)
+    images = {}
+    for name, size in (("used", "1M"), ("old", "2M"), ("young", "3M")):
+        path = make_qcow2(f"{name}.qcow2", size)
+        digest = imagecache.source_sha256(path) if name != "young" else "f" * 64
+        cached = base_dir / digest
+        os.replace(path, cached)
+        images[name] = str(cached)
+    (base_dir / "not-a-digest").write_text("x")
+    (instances / "0d8e6f7a-1b2c-4d5e-8f90-a1b2c3d4e5f6").mkdir()
+    subprocess.run(
+        [
+            "qemu-img",
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-b",
+            images["used"],
+            "-F",
+            "qcow2",
+            str(instances / "0d8e6f7a-1b2c-4d5e-8f90-a1b2c3d4e5f6" / "disk"),
+        ],
+        check=True,
+    )
+    _age(images["used"], 7200)
+    _age(images["old"], 7200)
+    assert imagecache.clean_unused_bases(str(instances), minimum_age=3600, check_mode=True) == {
+        "changed": True,
+        "removed": [images["old"]],
+    }
+    assert os.path.exists(images["old"])
+    assert imagecache.clean_unused_bases(str(instances), minimum_age=3600)["removed"] == [images["old"]]
+    assert sorted(os.listdir(base_dir)) == sorted(
+        [os.path.basename(images["used"]), os.path.basename(images["young"]), "not-a-digest", "locks"]
+    )
+    assert imagecache.clean_unused_bases(str(instances), minimum_age=3600) == {"changed": False, "removed": []}
+
+
+def test_clean_refuses_a_negative_age(tmp_path):
+    (tmp_path / "_base").mkdir()
+    with pytest.raises(InvalidInput):
+        imagecache.clean_unused_bases(str(tmp_path), minimum_age=-1)
