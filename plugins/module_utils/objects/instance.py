@@ -183,7 +183,7 @@ def _normalise_requested_networks(value: Any, networks: dict[str, Any]) -> list[
         network = ipam.normalise_network(name, networks[name])
         fixed_ip = item.get("fixed_ip")
         if fixed_ip is not None:
-            fixed_ip = ipam.check_fixed_ip(network, fixed_ip)
+            fixed_ip = ipam.check_fixed_ip(network, fixed_ip, networks)
             if fixed_ip in fixed_ips:
                 raise InvalidInput(f"{field}.fixed_ip", f"{fixed_ip} is requested twice")
             fixed_ips.add(fixed_ip)
