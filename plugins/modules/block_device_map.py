@@ -31,6 +31,7 @@ description:
 version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
+  - nimbus.compute.libvirt
   - nimbus.compute.store
 attributes:
   check_mode:

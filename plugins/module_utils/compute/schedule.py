@@ -75,6 +75,8 @@ def request_spec(state, request: dict[str, Any], instances: list[dict[str, Any]]
     return {
         "flavor": request["flavor"],
         "image": request["image"],
+        # A boot volume takes no root disk on the host (claim_for).
+        "block_device_mapping": request["block_device_mapping"],
         "availability_zone": request.get("availability_zone"),
         "force_hosts": [request["force_host"]] if request.get("force_host") else [],
         "scheduler_hints": {
