@@ -81,6 +81,12 @@ options:
       - C(min_count) and C(max_count) (integers, 1 to 1000) ask for several instances in one request.
       - C(scheduler_hints) takes Nova's C(group) (a server group name or uuid, see
         M(nimbus.compute.server_group)), C(same_host) and C(different_host) (an instance name or uuid, or a list).
+      - C(block_device_mapping_v2) takes Nova's block device mapping v2 (see M(nimbus.compute.block_device_map));
+        a boot volume (image to volume, boot_index 0) claims no root disk on the host.
+      - C(config_drive_format) is V(config-2) (Nova's config drive) or V(nocloud) (a cidata seed); the image's
+        C(img_config_drive_format) property, else V(config-2), when not given.
+      - C(files) are Nova's injected files, checked against Nova's limits; the record keeps their paths and sizes
+        only, and their contents reach the guest through M(nimbus.compute.block_device_map).
       - Secrets do not belong here; pass C(user_data) and C(admin_pass) to M(nimbus.compute.block_device_map).
     type: dict
   scheduler:
