@@ -72,3 +72,8 @@ SERVER_GROUP = {
     "policy": {"type": "str", "choices": ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]},
     "rules": {"type": "dict"},
 }
+
+IMAGE_CACHE = {
+    **INSTANCES_PATH,
+    "remove_unused_original_minimum_age_seconds": {"type": "int", "default": 86400},
+}

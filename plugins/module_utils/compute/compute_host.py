@@ -8,7 +8,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import steps
-from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_device, driver
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_device, driver, imagecache
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import open_connection
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.host import gather_host_facts
 
@@ -46,6 +46,14 @@ def block_device_map(params: dict[str, Any], check_mode: bool) -> dict[str, Any]
         instance, params["instances_path"], params["user_data"], params["admin_pass"], params.get("files")
     )
     return block_device.ensure_block_devices(spec, check_mode, connect)
+
+
+def image_cache(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """Nova's image cache manager pass: remove cached images no instance uses once old enough."""
+    minimum_age = params["remove_unused_original_minimum_age_seconds"]
+    if minimum_age < 0:
+        raise exceptions.InvalidInput("remove_unused_original_minimum_age_seconds", f"must be >= 0, got {minimum_age}")
+    return imagecache.clean_unused_bases(params["instances_path"], minimum_age, check_mode)
 
 
 def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:

@@ -58,6 +58,18 @@ def _disk_info(bus: str, dev: str, disk_type: str = "disk", boot_index: int | No
     return {"bus": bus, "dev": dev, "type": disk_type, "boot_index": boot_index}
 
 
+def _reserve_config_drive(has_config_drive: bool, config_drive_bus: str, used: set[str]) -> str | None:
+    """The config drive's device, the last of its bus, reserved first so no other disk takes it."""
+    if not has_config_drive:
+        return None
+    _check_bus("config_drive_bus", config_drive_bus)
+    if config_drive_bus not in CDROM_BUSES:
+        raise InvalidInput("config_drive_bus", f"an iso9660 config drive needs one of {', '.join(CDROM_BUSES)}")
+    config_name = _last_device(config_drive_bus, used, "config_drive_bus")
+    used.add(config_name)
+    return config_name
+
+
 def get_disk_mapping(
     root_bus: str = "virtio",
     has_config_drive: bool = True,
@@ -70,14 +82,7 @@ def get_disk_mapping(
     if ephemerals < 0:
         raise InvalidInput("ephemerals", "must not be negative", value=ephemerals)
     used: set[str] = set()
-    config_name = None
-    if has_config_drive:
-        # Reserved first, so that ephemerals on the same bus cannot take it.
-        _check_bus("config_drive_bus", config_drive_bus)
-        if config_drive_bus not in CDROM_BUSES:
-            raise InvalidInput("config_drive_bus", f"an iso9660 config drive needs one of {', '.join(CDROM_BUSES)}")
-        config_name = _last_device(config_drive_bus, used, "config_drive_bus")
-        used.add(config_name)
+    config_name = _reserve_config_drive(has_config_drive, config_drive_bus, used)
 
     mapping: dict[str, dict[str, Any]] = {}
     root = _disk_info(root_bus, _next_free(root_bus, used, "root_bus"), boot_index=0)
@@ -143,13 +148,7 @@ def get_disk_mapping_for_bdms(
     """
     _check_bus("root_bus", root_bus)
     used = {bdm["device_name"] for bdm in block_device_mapping if bdm.get("device_name")}
-    config_name = None
-    if has_config_drive:
-        _check_bus("config_drive_bus", config_drive_bus)
-        if config_drive_bus not in CDROM_BUSES:
-            raise InvalidInput("config_drive_bus", f"an iso9660 config drive needs one of {', '.join(CDROM_BUSES)}")
-        config_name = _last_device(config_drive_bus, used, "config_drive_bus")
-        used.add(config_name)
+    config_name = _reserve_config_drive(has_config_drive, config_drive_bus, used)
     mapping: dict[str, dict[str, Any]] = {}
     counters = {"eph": 0}
     ordered = sorted(enumerate(block_device_mapping), key=lambda pair: (_device_order(pair[1]), pair[0]))

@@ -141,6 +141,9 @@ def fetch_image(source: str, sha256: str | None, base_dir: str) -> str:
                         actual=actual,
                     )
                 _store(temp_path, cached)
+            else:
+                # A hit counts as use: the cache manager keeps images used lately.
+                os.utime(cached)
         return cached
     # A URL without a checksum: its name is known only after the download.
     with _locked(base_dir, hashlib.sha256(source.encode()).hexdigest()):

@@ -57,6 +57,13 @@ def test_cached_image_is_not_copied_again(source, base_dir):
     assert imagecache.fetch_image(source, SHA256, base_dir) == cached
 
 
+def test_a_cache_hit_counts_as_use(source, base_dir):
+    cached = imagecache.fetch_image(source, SHA256, base_dir)
+    os.utime(cached, (1000, 1000))
+    imagecache.fetch_image(source, SHA256, base_dir)
+    assert os.stat(cached).st_mtime > time.time() - 60
+
+
 def test_fetch_without_sha256_hashes_the_source(source, base_dir):
     assert imagecache.fetch_image(source, None, base_dir) == os.path.join(base_dir, SHA256)
 
