@@ -36,7 +36,10 @@ options:
   networks:
     description:
       - Networks by name, usually C(nimbus_networks). Each has C(cidr), and optionally C(gateway), C(dns),
-        C(mtu), C(allocation_pools) (a list of C({start, end})), C(libvirt_network) and C(dhcp).
+        C(mtu), C(allocation_pools) (a list of C({start, end})), C(dhcp), and either C(libvirt_network) (default
+        the network's name) or C(bridge), a Linux bridge on the compute hosts.
+      - C(ipv6) adds an IPv6 subnet (C(cidr), C(gateway), C(dns), C(allocation_pools)); its addresses are static and
+        reach the guest through C(network_data.json). A request's C(fixed_ip) may be IPv4 or IPv6.
     type: dict
     default: {}
   state:

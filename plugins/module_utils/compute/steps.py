@@ -55,6 +55,14 @@ def block_device_spec(
     }
 
 
+def _interface(vif: dict[str, Any]) -> dict[str, Any]:
+    """A NIC on its libvirt network, or on a host bridge when the network has no libvirt network."""
+    network = vif["network"]["meta"].get("libvirt_network")
+    if network:
+        return {"mac": vif["address"], "network": network, "model": "virtio"}
+    return {"mac": vif["address"], "bridge": vif["network"]["bridge"], "model": "virtio"}
+
+
 def domain_spec(instance: dict[str, Any], virt_type: str) -> dict[str, Any]:
     """What virt.domain_xml needs: sizes, disks, NICs, console and metadata."""
     require_fields(instance, "libvirt_domain")
@@ -67,10 +75,7 @@ def domain_spec(instance: dict[str, Any], virt_type: str) -> dict[str, Any]:
         "vcpus": flavor["vcpus"],
         "virt_type": virt_type,
         "disks": block_device_info["disks"],
-        "interfaces": [
-            {"mac": vif["address"], "network": vif["network"]["meta"]["libvirt_network"], "model": "virtio"}
-            for vif in instance.get("network_info") or []
-        ],
+        "interfaces": [_interface(vif) for vif in instance.get("network_info") or []],
         "console_log": os.path.join(block_device_info["instance_dir"], "console.log"),
         "metadata": {
             "flavor": {key: flavor[key] for key in ("name", "vcpus", "memory_mb", "root_gb") if key in flavor},

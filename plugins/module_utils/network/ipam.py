@@ -44,7 +44,11 @@ MAX_MTU = 65535
 # The smallest subnets that still have one address besides the gateway.
 MAX_PREFIXLEN = {4: 30, 6: 126}
 EXAMPLE_CIDR = {4: "198.18.0.0/24", 6: "2001:db8::/64"}
-NETWORK_KEYS = frozenset({"cidr", "gateway", "dns", "mtu", "allocation_pools", "libvirt_network", "dhcp", "ipv6"})
+# Linux limits interface names (bridges too) to 15 characters.
+BRIDGE_NAME_LEN = 15
+NETWORK_KEYS = frozenset(
+    {"cidr", "gateway", "dns", "mtu", "allocation_pools", "libvirt_network", "bridge", "dhcp", "ipv6"}
+)
 IPV6_KEYS = frozenset({"cidr", "gateway", "dns", "allocation_pools"})
 # Keys normalise_network adds; accepted (and recomputed) so normalising twice is harmless.
 DERIVED_KEYS = frozenset({"name", "version", "netmask"})
@@ -187,11 +191,24 @@ def _normalise_dhcp(name: str, conf: dict[str, Any]) -> bool:
     return dhcp
 
 
-def _normalise_libvirt_network(name: str, conf: dict[str, Any]) -> str:
-    value = conf.get("libvirt_network", name)
+def _check_device_name(name: str, key: str, value: Any, what: str) -> str:
     if not isinstance(value, str) or not value or any(c in value for c in "<>&'\"/ \t\r\n"):
-        raise InvalidInput(_field(name, "libvirt_network"), f"must be a libvirt network name, got {value!r}")
+        raise InvalidInput(_field(name, key), f"must be {what}, got {value!r}")
     return value
+
+
+def _normalise_attachment(name: str, conf: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(libvirt network, host bridge) the network rides on: a libvirt network (by default the
+    network's own name) or, with ``bridge``, a Linux bridge that already exists on the hosts."""
+    if conf.get("bridge") is not None:
+        if conf.get("libvirt_network") is not None:
+            raise InvalidInput(_field(name, "bridge"), "and libvirt_network exclude each other; give one of them")
+        bridge = _check_device_name(name, "bridge", conf["bridge"], "a bridge name")
+        if len(bridge) > BRIDGE_NAME_LEN:
+            raise InvalidInput(_field(name, "bridge"), f"must be at most {BRIDGE_NAME_LEN} characters, got {bridge!r}")
+        return None, bridge
+    libvirt_network = conf.get("libvirt_network", name)
+    return _check_device_name(name, "libvirt_network", libvirt_network, "a libvirt network name"), None
 
 
 def _pools_as_dicts(pools: list[tuple[int, int]], version: int) -> list[dict[str, str]]:
@@ -254,8 +271,11 @@ def normalise_network(name: str, conf: dict[str, Any]) -> dict[str, Any]:
         "dns": _normalise_dns(name, conf),
         "mtu": _normalise_mtu(name, conf),
         "dhcp": _normalise_dhcp(name, conf),
-        "libvirt_network": _normalise_libvirt_network(name, conf),
     }
+    network["libvirt_network"], bridge = _normalise_attachment(name, conf)
+    if bridge is not None:
+        # Only bridged networks carry the key, so a libvirt network keeps its old form.
+        network["bridge"] = bridge
     if conf.get("ipv6") is not None:
         network["ipv6"] = _normalise_ipv6(name, conf["ipv6"])
     return network

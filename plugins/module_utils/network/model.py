@@ -53,10 +53,11 @@ def build_vif(port_id: str, mac: str, addresses: str | list[str], network: dict[
         "network": {
             "id": network["name"],
             "label": network["name"],
-            "bridge": network["libvirt_network"],
+            "bridge": network.get("bridge") or network["libvirt_network"],
             "meta": {
                 "mtu": network["mtu"],
                 "dhcp": network["dhcp"],
+                # None on a host bridge: no libvirt network, so no DHCP reservation either.
                 "libvirt_network": network["libvirt_network"],
             },
             "subnets": [_subnet(subnet, address) for subnet, address in zip(subnets, addresses, strict=True)],

@@ -25,12 +25,19 @@ DISK_FIELDS = ("device_name", "path", "bus", "type", "format", "boot_index")
 
 
 def _interface(interface: dict[str, Any]) -> dict[str, Any]:
-    return {
+    """A NIC on a libvirt ``network`` or, when it names one instead, a host ``bridge``."""
+    canonical = {
         "mac": interface["mac"].lower(),
-        "network": interface["network"],
+        "network": interface.get("network"),
         "model": interface.get("model") or "virtio",
         "mtu": interface.get("mtu"),
     }
+    if interface.get("bridge"):
+        # Only bridged NICs carry the key: a domain on libvirt networks keeps its digest.
+        canonical["bridge"] = interface["bridge"]
+    elif not canonical["network"]:
+        raise InvalidInput("interfaces.network", "a NIC needs a libvirt network or a bridge")
+    return canonical
 
 
 def canonical_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -96,9 +103,14 @@ def _disk(devices: Any, disk: dict[str, Any]) -> None:
 
 
 def _interface_element(devices: Any, interface: dict[str, Any]) -> None:
-    element = _sub(devices, "interface", type="network")
-    _sub(element, "mac", address=interface["mac"])
-    _sub(element, "source", network=interface["network"])
+    if interface.get("bridge"):
+        element = _sub(devices, "interface", type="bridge")
+        _sub(element, "mac", address=interface["mac"])
+        _sub(element, "source", bridge=interface["bridge"])
+    else:
+        element = _sub(devices, "interface", type="network")
+        _sub(element, "mac", address=interface["mac"])
+        _sub(element, "source", network=interface["network"])
     _sub(element, "model", type=interface["model"])
     if interface["mtu"]:
         _sub(element, "mtu", size=interface["mtu"])

@@ -84,9 +84,9 @@ def wanted_hosts(network_info: list[dict[str, Any]], hostname: str) -> dict[str,
     for vif in network_info:
         meta = vif.get("network", {}).get("meta", {})
         ip = _fixed_ipv4(vif)
-        if not meta.get("dhcp") or ip is None:
+        network = meta.get("libvirt_network")
+        if not meta.get("dhcp") or ip is None or not network:
             continue
-        network = meta.get("libvirt_network") or vif["network"].get("bridge")
         entries = wanted.setdefault(network, [])
         entries.append(host_entry(vif["address"], ip, None if entries else hostname))
     return wanted

@@ -102,6 +102,9 @@ def test_explicit_pools_are_sorted():
         ({"mtu": "1500"}, "networks.private.mtu"),
         ({"dhcp": "yes"}, "networks.private.dhcp"),
         ({"libvirt_network": "my net"}, "networks.private.libvirt_network"),
+        ({"bridge": "br0", "libvirt_network": "nimbus-private"}, "networks.private.bridge"),
+        ({"bridge": "a-bridge-name-too-long"}, "networks.private.bridge"),
+        ({"bridge": ""}, "networks.private.bridge"),
         ({"vlan": 5}, "networks.private.vlan"),
     ],
 )
@@ -109,6 +112,13 @@ def test_bad_network_names_the_key(conf, field):
     with pytest.raises(InvalidInput) as error:
         net(**conf)
     assert error.value.field == field
+
+
+def test_a_host_bridge_replaces_the_libvirt_network():
+    bridged = net(bridge="br-guests", dhcp=False)
+    assert (bridged["bridge"], bridged["libvirt_network"]) == ("br-guests", None)
+    assert ipam.normalise_network("private", bridged) == bridged
+    assert "bridge" not in net()
 
 
 def test_missing_cidr():

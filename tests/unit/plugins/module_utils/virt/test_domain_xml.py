@@ -86,6 +86,20 @@ def test_interfaces():
     assert second.find("mtu") is None
 
 
+def test_an_interface_on_a_host_bridge():
+    (element,) = parse(make_spec(interfaces=[{"mac": "fa:16:3e:00:00:03", "bridge": "br-guests"}])).findall(
+        "devices/interface"
+    )
+    assert element.get("type") == "bridge"
+    assert element.find("source").attrib == {"bridge": "br-guests"}
+    assert domain_xml.network_interfaces(etree.tostring(element.getroottree()).decode()) == []
+
+
+def test_an_interface_needs_a_network_or_a_bridge():
+    with pytest.raises(InvalidInput, match=r"interfaces\.network"):
+        domain_xml.build_domain(make_spec(interfaces=[{"mac": "fa:16:3e:00:00:03"}]))
+
+
 def test_serial_console_logs_through_virtlogd():
     devices = parse(make_spec()).find("devices")
     serial = devices.find("serial")

@@ -78,10 +78,13 @@ def test_dhcp_host_changes(existing, wanted, expected):
 
 
 def test_wanted_hosts_names_the_first_entry_per_network_and_skips_non_dhcp():
+    on_host_bridge = make_vif("fa:16:3e:00:00:04", "198.18.3.10", network="br-guests")
+    on_host_bridge["network"]["meta"]["libvirt_network"] = None
     network_info = [
         make_vif(MAC1, "198.18.0.10"),
         make_vif(MAC2, "198.18.0.11"),
         make_vif(MAC3, "198.18.2.10", network="nimbus-b", dhcp=False),
+        on_host_bridge,  # no libvirt network: nobody to ask for a reservation
     ]
     assert vif.wanted_hosts(network_info, "vm1") == {
         "nimbus-a": [host_entry(MAC1, "198.18.0.10", "vm1"), host_entry(MAC2, "198.18.0.11")]
