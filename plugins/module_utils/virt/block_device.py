@@ -294,6 +294,20 @@ def read_volume_record(directory: str) -> list[dict[str, Any]]:
         return []
 
 
+def volume_users(instances_path: str, name: str, excluding: str) -> list[str]:
+    """Instances on this host (other than ``excluding``) whose recorded volumes include ``name``."""
+    users = []
+    root = os.path.abspath(instances_path)
+    if not os.path.isdir(root):
+        return users
+    for entry in sorted(os.scandir(root), key=lambda item: item.name):
+        if entry.name == excluding or entry.name.startswith("_") or not entry.is_dir(follow_symlinks=False):
+            continue
+        if any(record["name"] == name for record in read_volume_record(entry.path)):
+            users.append(entry.name)
+    return users
+
+
 def volumes_to_delete(record: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     """(deleted, kept) volume names on termination: Nova deletes only those with delete_on_termination."""
     deleted = [entry["name"] for entry in record if entry["delete_on_termination"]]
@@ -352,6 +366,15 @@ def _plan_volumes(
         volume = volume_mod.lookup_volume(pool, name) if pool is not None else None
         if volume is None and bdm["source_type"] == "volume":
             raise volume_mod.VolumeNotFound(f"volume {name} does not exist in storage pool {pool_name}", volume=name)
+        users = volume_users(spec["instances_path"], name, spec["uuid"]) if bdm["source_type"] == "volume" else []
+        if users:
+            # Nova's "volume is in-use": one writer per volume.
+            raise Conflict(
+                f"volume {name} is in use by instance {', '.join(users)}; delete that instance (or map the volume "
+                "to it no more) before attaching it here",
+                volume=name,
+                instances=users,
+            )
         volumes[key] = {
             "name": name,
             "info": volume_mod.volume_info(volume) if volume is not None else None,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -347,3 +348,15 @@ def test_requested_ephemeral_format_and_a_resized_local_disk_is_refused(spec):
 )
 def test_volumes_to_delete(record, expected):
     assert block_device.volumes_to_delete(record) == expected
+
+
+def test_volume_users_are_the_other_instances_that_record_it(tmp_path):
+    for uuid, names in (("a", ["vol-1"]), ("b", ["vol-1", "vol-2"]), ("c", [])):
+        (tmp_path / uuid).mkdir()
+        records = [{"name": name, "delete_on_termination": False} for name in names]
+        (tmp_path / uuid / block_device.VOLUMES_RECORD).write_text(json.dumps(records))
+    (tmp_path / "_base").mkdir()
+    assert block_device.volume_users(str(tmp_path), "vol-1", excluding="a") == ["b"]
+    assert block_device.volume_users(str(tmp_path), "vol-2", excluding="a") == ["b"]
+    assert block_device.volume_users(str(tmp_path), "vol-2", excluding="b") == []
+    assert block_device.volume_users(str(tmp_path / "missing"), "vol-1", excluding="a") == []
