@@ -33,6 +33,7 @@ author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.libvirt
   - nimbus.compute.store
+  - nimbus.compute.notifications
 attributes:
   check_mode:
     support: full

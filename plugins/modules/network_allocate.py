@@ -18,6 +18,7 @@ version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
+  - nimbus.compute.notifications
 attributes:
   check_mode:
     support: full

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 STORE_PATH = {"store_path": {"type": "path"}}
+NOTIFICATIONS_PATH = {"notifications_path": {"type": "path"}}
 STATE = {"state": {"type": "str", "default": "present", "choices": ["present", "absent"]}}
 LIBVIRT_URI = {"uri": {"type": "str", "default": "qemu:///system"}}
 INSTANCES_PATH = {"instances_path": {"type": "path", "default": "/var/lib/nimbus/instances"}}
@@ -21,6 +22,7 @@ HOST_FACTS = {
 
 HOST_SELECT = {
     **STORE_PATH,
+    **NOTIFICATIONS_PATH,
     **STATE,
     "request": {"type": "dict"},
     "name": {"type": "str"},
@@ -33,6 +35,7 @@ HOST_SELECT = {
 
 NETWORK_ALLOCATE = {
     **STORE_PATH,
+    **NOTIFICATIONS_PATH,
     **STATE,
     "instance": {"type": "str", "required": True},
     "networks": {"type": "dict", "default": {}},
@@ -42,6 +45,7 @@ BLOCK_DEVICE_MAP = {
     **LIBVIRT_URI,
     **INSTANCES_PATH,
     **STORE_PATH,
+    **NOTIFICATIONS_PATH,
     **STATE,
     "instance": {"type": "dict", "required": True},
     "user_data": {"type": "str", "no_log": True},
@@ -52,6 +56,7 @@ BLOCK_DEVICE_MAP = {
 LIBVIRT_DOMAIN = {
     **LIBVIRT_URI,
     **STORE_PATH,
+    **NOTIFICATIONS_PATH,
     **STATE,
     "instance": {"type": "dict", "required": True},
     "virt_type": {"type": "str", "default": "kvm", "choices": ["kvm", "qemu"]},
@@ -61,6 +66,11 @@ LIBVIRT_DOMAIN = {
 INSTANCE_INFO = {
     **STORE_PATH,
     "name": {"type": "str"},
+}
+
+STORE_CHECK = {
+    **STORE_PATH,
+    "repair": {"type": "bool", "default": False},
 }
 
 HOST_SELECT_REQUIRED_IF = [("state", "present", ["request"]), ("state", "absent", ["name"])]

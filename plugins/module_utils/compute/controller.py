@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule, server_groups
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, notifications, schedule, server_groups
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow, validate_request
 from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
@@ -20,7 +20,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.store.factory impor
 def store_for(params: dict[str, Any]):
     if not params.get("store_path"):
         raise exceptions.InvalidInput("store_path", "is required: the controller keeps instance state in the store")
-    return open_store(params["store_path"])
+    return notifications.set_path(open_store(params["store_path"]), params.get("notifications_path"))
 
 
 def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import notifications
 from ansible_collections.nimbus.compute.plugins.module_utils.network import api as network_api
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
@@ -117,6 +118,7 @@ def allocate_network(
             failure = error
             if building:
                 record_failure(state, uuid, states.NETWORKING, error, instance.get("host"), now)
+                notifications.emit_build_error(store, state, uuid, error)
         else:
             expected = states.NETWORKING if building else None
             state.save_instance(uuid, expected, network_info=network_info)
@@ -166,6 +168,7 @@ def finish_step(store, uuid: str, step: str, now: str, **updates: Any) -> dict[s
         state.finish_event(uuid, STEP_EVENTS[step], "Success", now)
         if step == states.SPAWNING:
             state.finish_action(uuid, now)
+            notifications.emit(store, state, "instance.create.end", uuid)
         return state.instance(uuid)
 
 
@@ -173,6 +176,7 @@ def fail_step(store, uuid: str, step: str, error: exceptions.NimbusError, host: 
     """Record a failed step: fault, event result, vm_state error."""
     with store.transaction() as state:
         record_failure(state, uuid, step, error, host, now)
+        notifications.emit_build_error(store, state, uuid, error)
 
 
 def begin_delete(store, name_or_uuid: str, now: str, check_mode: bool = False) -> dict[str, Any] | None:
@@ -185,6 +189,7 @@ def begin_delete(store, name_or_uuid: str, now: str, check_mode: bool = False) -
         state.save_instance(uuid, states.EXPECTED_BEFORE[states.DELETING], task_state=states.DELETING)
         state.start_action(uuid, "delete", now)
         state.start_event(uuid, STEP_EVENTS[states.DELETING], now)
+        notifications.emit(store, state, "instance.delete.start", uuid)
         return state.instance(uuid)
 
 
@@ -212,6 +217,7 @@ def release_claim(store, name_or_uuid: str, now: str, check_mode: bool = False) 
             if instance["task_state"] != states.DELETING:
                 state.start_action(uuid, "delete", now)
                 state.start_event(uuid, STEP_EVENTS[states.DELETING], now)
+                notifications.emit(store, state, "instance.delete.start", uuid)
             state.save_instance(
                 uuid,
                 states.EXPECTED_BEFORE[states.DELETING],
@@ -222,6 +228,7 @@ def release_claim(store, name_or_uuid: str, now: str, check_mode: bool = False) 
             )
             state.finish_event(uuid, STEP_EVENTS[states.DELETING], "Success", now)
             state.finish_action(uuid, now)
+            notifications.emit(store, state, "instance.delete.end", uuid)
         return state.instance(uuid), held or deleting
 
 
@@ -235,5 +242,5 @@ def record_failure(state, uuid: str, step: str, error: exceptions.NimbusError, h
     fault["created_at"] = now
     # A delete that raced the build owns the instance now: leave it alone.
     state.save_instance(uuid, step, vm_state=states.ERROR, task_state=None, fault=fault)
-    state.finish_event(uuid, STEP_EVENTS[step], "Error", now, details=fault)
+    state.finish_event(uuid, STEP_EVENTS[step], "Error", now, details=notifications.event_details(fault, error))
     state.finish_action(uuid, now, message=error.message)

@@ -14,7 +14,7 @@ import random
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, notifications
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import host_state as host_state_mod
@@ -145,11 +145,13 @@ def schedule_instances(
             state.add_instance(instance)
             state.start_action(instance["uuid"], "create", now)
             state.start_event(instance["uuid"], SCHEDULE_EVENT, now)
+            notifications.emit(store, state, "instance.create.start", instance["uuid"])
         if spec["group"] is not None:
             state.add_group_members(spec["group"]["uuid"], [instance["uuid"] for instance in created])
         if failure is not None:
             for instance in created:
                 flow.record_failure(state, instance["uuid"], states.SCHEDULING, failure, None, now)
+                notifications.emit_build_error(store, state, instance["uuid"], failure)
         for instance, hosts in zip(created, placements, strict=False):
             chosen = hosts[0]
             state.claim(instance["uuid"], chosen.host, host_state_mod.claim_for(spec))
