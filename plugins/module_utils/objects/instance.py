@@ -88,8 +88,11 @@ def check_safe_name(field: str, value: Any) -> str:
 
 def _lookup(field: str, name: Any, known: dict[str, Any], kind: str) -> str:
     check_safe_name(field, name)
+    if not isinstance(known, dict):
+        # The inventory's definitions, not the request, are wrong: name them.
+        raise InvalidInput(f"{kind}s", f"must be a mapping of {kind} names to definitions, got {type(known).__name__}")
     if name not in known:
-        listed = ", ".join(sorted(known)) or "none defined"
+        listed = ", ".join(sorted(map(str, known))) or "none defined"
         raise InvalidInput(field, f"unknown {kind} {name!r}; known {kind}s: {listed}")
     return name
 
