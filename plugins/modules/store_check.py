@@ -1,0 +1,92 @@
+#!/usr/bin/python
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: store_check
+short_description: Check that the store's claims, ports, IPs and instances agree, and repair orphans
+description:
+  - Reports every way the store breaks its consistency contract; each violation names its kind, the ids
+    involved and what is wrong.
+  - A consistent store has every claim owned by a live (not deleted) instance on the claim's host, every port
+    owned by a live instance, no IP or MAC on two ports, each live instance's network_info matching its ports,
+    only live instances as server group members, and records of the schema-1 shape.
+  - Every store write is atomic, but a build or a delete takes several writes; a controller that dies between
+    two of them can leave orphans. With O(repair=true) the module removes the orphans (claims and ports of
+    missing or deleted instances, server group members that are missing or deleted) in one store transaction.
+    Other violations are reported for an operator to resolve.
+  - Runs on the controller (in the action plugin's process).
+version_added: 0.2.0
+author: nimbus.compute developers (@nimbus-compute)
+extends_documentation_fragment:
+  - nimbus.compute.store
+attributes:
+  check_mode:
+    support: full
+    description: With O(repair=true), reports what a repair would remove and what would remain, writing nothing.
+  diff_mode:
+    support: none
+    description: The violations repaired are returned in RV(repaired).
+  idempotent:
+    support: full
+    description: A repair leaves no orphans behind, so a second repair changes nothing.
+options:
+  repair:
+    description:
+      - Remove the orphans found, in one store transaction.
+      - When false, the module only reads the store and never reports a change.
+    type: bool
+    default: false
+notes:
+  - A store that cannot be read (not JSON, or not schema 1) makes the module fail; it is never replaced.
+"""
+
+EXAMPLES = r"""
+- name: Check the store after a controller crash
+  nimbus.compute.store_check:
+    store_path: "{{ nimbus_store_path }}"
+  register: store_report
+
+- name: Remove claims and ports whose instances are gone
+  nimbus.compute.store_check:
+    store_path: "{{ nimbus_store_path }}"
+    repair: true
+"""
+
+RETURN = r"""
+consistent:
+  description: Whether the store has no violation left (after the repair, or after the predicted repair in check mode).
+  returned: always
+  type: bool
+violations:
+  description:
+    - Every violation found before any repair.
+    - Each has C(kind) (for example C(claim_without_instance), C(port_of_deleted_instance), C(duplicate_ip),
+      C(network_info_mismatch), C(group_member_without_instance), C(schema)), C(ids) (the records involved),
+      C(what) (a sentence) and C(repair) (what O(repair=true) does about it, or null when it does nothing).
+  returned: always
+  type: list
+  elements: dict
+repaired:
+  description: The violations removed by the repair (or that it would remove, in check mode); empty without O(repair).
+  returned: always
+  type: list
+  elements: dict
+remaining:
+  description: The violations left after the repair (or without one); an operator has to resolve them.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, store_check
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
+
+
+def main() -> None:
+    run_module(argspecs.STORE_CHECK, store_check.store_check)
+
+
+if __name__ == "__main__":
+    main()
