@@ -31,6 +31,8 @@ class NimbusError(Exception):
             "message": self.message,
             "details": self.details,
             "host": host,
+            # Carried through a module's failure so the controller can tell.
+            "reschedulable": self.reschedulable,
         }
 
 

@@ -67,6 +67,7 @@ class NimbusAction(ActionBase):
             fault = result.get("fault") or {}
             error = exceptions.NimbusError(result.get("msg", f"{module} failed"), **(fault.get("details") or {}))
             error.code = fault.get("code", 500)
+            error.reschedulable = bool(fault.get("reschedulable"))
             error.module_result = result
             raise error
         return result

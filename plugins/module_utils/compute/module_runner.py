@@ -30,4 +30,9 @@ def run_module(
         result = body(module.params, module.check_mode)
     except exceptions.NimbusError as error:
         module.fail_json(msg=error.message, fault=error.to_fault(platform.node()))
+    except OSError as error:
+        # The host's own filesystem failed (read-only, full, no permission):
+        # another host may do better, as Nova reschedules any build error.
+        host_error = exceptions.VirtError(str(error), errno=error.errno, filename=error.filename)
+        module.fail_json(msg=host_error.message, fault=host_error.to_fault(platform.node()))
     module.exit_json(**result)

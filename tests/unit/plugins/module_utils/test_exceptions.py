@@ -9,6 +9,7 @@ def test_invalid_input_names_field_and_rule():
         "message": "flavor.vcpus: must be a positive integer",
         "details": {"field": "flavor.vcpus"},
         "host": "host1",
+        "reschedulable": False,
     }
 
 

@@ -1,0 +1,200 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A failed build attempt, after its rollback: reschedule it or give up (Nova's conductor reschedule).
+
+The failed step recorded the fault and vm_state error (flow.fail_step), and
+the build role undid what the attempt made on its host.  One store
+transaction then decides, as Nova's conductor does with the alternates the
+scheduler returned:
+
+* the fault is reschedulable and fewer than ``max_attempts`` hosts were
+  tried: the claim moves to the best alternate that still fits (checked
+  again with the scheduler's filters against the current claims, the
+  instance's own claim and the hosts already tried ignored), the host joins
+  ``attempts``, a ``reschedule`` event records the fault, and the instance
+  goes back to vm_state building, task_state scheduling;
+* otherwise (an error no other host can fix, the attempts spent, or no
+  alternate fits any more): the instance stays in vm_state error with its
+  fault, task_state none, and its claim is dropped.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, flow
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
+from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import host_state as host_state_mod
+from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import manager as scheduler
+from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
+
+RESCHEDULE_EVENT = "reschedule"
+
+ARGUMENT_SPEC = {
+    **argspecs.STORE_PATH,
+    "instance": {"type": "str", "required": True},
+    "hosts": {"type": "dict", "default": {}},
+    "scheduler": {"type": "dict", "default": {}},
+    "message": {"type": "str"},
+}
+
+
+def reschedule_spec(state, instance: dict[str, Any]) -> dict[str, Any]:
+    """The request spec of the instance's build, asked again without the hosts it tried."""
+    hints = instance.get("scheduler_hints") or {}
+    group = state.server_groups.get(hints["group"]) if hints.get("group") else None
+    group_spec = None
+    if group is not None:
+        claims = state.data["claims"]
+        group_spec = {
+            "uuid": group["uuid"],
+            "name": group["name"],
+            "policy": group["policy"],
+            "rules": dict(group.get("rules") or {}),
+            "members": list(group["members"]),
+            # Where the other members are: the instance's own claim is not where it is any more.
+            "hosts": [
+                claims[member]["host"] for member in group["members"] if member in claims and member != instance["uuid"]
+            ],
+        }
+    return {
+        "flavor": instance["flavor"],
+        "image": instance["image"],
+        "block_device_mapping": instance.get("block_device_mapping") or [],
+        "availability_zone": instance.get("availability_zone"),
+        "force_hosts": list(instance.get("force_hosts") or []),
+        "ignore_hosts": list(instance.get("attempts") or []),
+        "scheduler_hints": {
+            "same_host": list(hints.get("same_host") or []),
+            "different_host": list(hints.get("different_host") or []),
+        },
+        "group": group_spec,
+        "instance_uuids": [instance["uuid"]],
+        "min_count": 1,
+    }
+
+
+def _pick_alternate(
+    state,
+    instance: dict[str, Any],
+    spec: dict[str, Any],
+    facts_by_host: dict[str, dict[str, Any]],
+    settings: dict[str, Any],
+) -> tuple[str | None, dict[str, str]]:
+    """The first alternate, best first, that passes the filters now; and why the others did not."""
+    tried = set(instance.get("attempts") or [])
+    host_states = host_state_mod.build_host_states(
+        facts_by_host, state.claims_by_host(), settings, ignore_instance=instance["uuid"]
+    )
+    by_name = {host_state.host: host_state for host_state in host_states}
+    rejected: dict[str, str] = {}
+    for host in instance.get("alternates") or []:
+        if host in tried:
+            continue
+        if host not in by_name:
+            rejected[host] = "no host facts reported"
+            continue
+        try:
+            scheduler.select_destinations([by_name[host]], spec, {**settings, "host_subset_size": 1}, random.Random(0))
+        except exceptions.NoValidHost as error:
+            rejected[host] = error.message
+            continue
+        return host, rejected
+    return None, rejected
+
+
+def _give_up(state, instance: dict[str, Any], reason: str | None, rejected: dict[str, str], now: str) -> None:
+    uuid = instance["uuid"]
+    state.drop_claim(uuid)
+    if reason is not None:
+        state.start_event(uuid, RESCHEDULE_EVENT, now, host=instance.get("host"))
+        state.finish_event(uuid, RESCHEDULE_EVENT, "Error", now, details={"reason": reason, "rejected": rejected})
+        state.finish_action(uuid, now, message=reason)
+
+
+def reschedule(
+    store,
+    name_or_uuid: str,
+    facts_by_host: dict[str, dict[str, Any]],
+    config: dict[str, Any],
+    now: str,
+    message: str | None = None,
+) -> tuple[dict[str, Any], bool, bool]:
+    """After a failed, rolled back attempt: (instance, rescheduled, changed).
+
+    An instance still in a build step (the failure happened outside a step,
+    so no fault was recorded) is first failed with ``message``, not
+    reschedulable.  An instance that is active, being deleted or already
+    rescheduled is returned unchanged.
+    """
+    settings = scheduler_config(config)
+    with store.transaction() as state:
+        instance = flow.get_instance(state, name_or_uuid)
+        uuid = instance["uuid"]
+        if flow.is_built(instance) or instance["task_state"] == states.DELETING:
+            return instance, False, False
+        if flow.is_scheduled(instance) and instance["vm_state"] == states.BUILDING:
+            # Already rescheduled (or never failed): a repeated call changes nothing.
+            return instance, True, False
+        if instance["vm_state"] == states.BUILDING and instance["task_state"] is not None:
+            error = exceptions.NimbusError(message or "build failed outside a build step")
+            flow.record_failure(state, uuid, instance["task_state"], error, instance.get("host"), now)
+            instance = state.instance(uuid)
+        fault = instance.get("fault") or {}
+        attempts = list(instance.get("attempts") or [])
+        if not fault.get("reschedulable"):
+            _give_up(state, instance, None, {}, now)
+            return state.instance(uuid), False, True
+        if len(attempts) >= settings["max_attempts"]:
+            reason = (
+                f"Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures "
+                f"for instance {uuid} ({len(attempts)} of max_attempts {settings['max_attempts']}: "
+                f"{', '.join(attempts)})"
+            )
+            _give_up(state, instance, reason, {}, now)
+            return state.instance(uuid), False, True
+        spec = reschedule_spec(state, instance)
+        chosen, rejected = _pick_alternate(state, instance, spec, facts_by_host, settings)
+        if chosen is None:
+            reason = f"No valid host was found for rescheduling instance {uuid}: no alternate host fits"
+            _give_up(state, instance, reason, rejected, now)
+            return state.instance(uuid), False, True
+        details = {"from": instance.get("host"), "to": chosen, "fault": fault, "rejected": rejected}
+        state.claim(uuid, chosen, host_state_mod.claim_for(spec))
+        # The create action goes on: its events of every attempt stay together.
+        state.current_action(uuid)["finish_time"] = None
+        state.start_event(uuid, RESCHEDULE_EVENT, now, host=chosen)
+        state.save_instance(
+            uuid,
+            None,
+            vm_state=states.BUILDING,
+            task_state=states.SCHEDULING,
+            host=chosen,
+            node=chosen,
+            attempts=[*attempts, chosen],
+            alternates=[host for host in instance.get("alternates") or [] if host != chosen and host not in attempts],
+        )
+        state.finish_event(uuid, RESCHEDULE_EVENT, "Success", now, details=details)
+        return state.instance(uuid), True, True
+
+
+def run(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """The body of the reschedule module (run in the controller's action plugin)."""
+    store = store_for(params)
+    if check_mode:
+        instance = flow.get_instance(store.snapshot(), params["instance"])
+        return {"changed": False, "rescheduled": False, "instance": instance, "host": instance.get("host")}
+    instance, rescheduled, changed = reschedule(
+        store, params["instance"], params["hosts"], params["scheduler"], utcnow(), params.get("message")
+    )
+    return {
+        "changed": changed,
+        "rescheduled": rescheduled,
+        "instance": instance,
+        "host": instance.get("host") if rescheduled else None,
+        "ansible_facts": {"nimbus_instance": instance},
+    }

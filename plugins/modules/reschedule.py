@@ -1,0 +1,88 @@
+#!/usr/bin/python
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: reschedule
+short_description: Reschedule a failed build attempt to an alternate host, or give up
+description:
+  - The step after a failed and rolled back build attempt, as Nova's conductor reschedules a build with the
+    alternates the scheduler returned. The role C(nimbus.compute.build_instance) runs it in its rescue.
+  - When the recorded fault is reschedulable (the hypervisor or the host's filesystem failed) and fewer than
+    C(max_attempts) hosts were tried, the claim moves to the best alternate host that still passes the scheduler's
+    filters against the current claims (the hosts already tried are ignored), the host joins C(attempts), a
+    C(reschedule) event records the fault, and the instance goes back to vm_state C(building), task_state
+    C(scheduling).
+  - Otherwise (a fault no other host can fix such as a bad image checksum, the attempts spent, or no alternate
+    fits) the instance stays in vm_state C(error) with its fault and task_state none, and its claim is dropped.
+  - Runs on the controller (in the action plugin's process); no compute host is contacted.
+version_added: 0.2.0
+author: nimbus.compute developers (@nimbus-compute)
+extends_documentation_fragment:
+  - nimbus.compute.store
+attributes:
+  check_mode:
+    support: partial
+    description: Returns the instance as it is and reschedules nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    description: An instance already rescheduled, active or being deleted is returned unchanged.
+options:
+  instance:
+    description: Name or uuid of the instance whose build attempt failed.
+    type: str
+    required: true
+  hosts:
+    description: Compute hosts by name with their C(nimbus_host) facts, as for M(nimbus.compute.host_select).
+    type: dict
+    default: {}
+  scheduler:
+    description: Scheduler settings in Nova's names (C(max_attempts), the filters), see M(nimbus.compute.host_select).
+    type: dict
+    default: {}
+  message:
+    description:
+      - Why the attempt failed, recorded as the fault when no build step recorded one (the failure happened between
+        steps); such a failure is not rescheduled.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Reschedule the build of web1 after its rollback
+  nimbus.compute.reschedule:
+    store_path: "{{ nimbus_store_path }}"
+    instance: web1
+    hosts: "{{ nimbus_host_reports }}"
+    scheduler: "{{ nimbus_scheduler }}"
+  register: nimbus_rescheduled
+"""
+
+RETURN = r"""
+rescheduled:
+  description: Whether the build goes on, on C(host).
+  returned: always
+  type: bool
+host:
+  description: The alternate host the build goes on; null when it is not rescheduled.
+  returned: always
+  type: str
+  sample: c2
+instance:
+  description: The instance record after the decision (C(attempts), C(alternates), C(fault), states).
+  returned: always
+  type: dict
+"""
+
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import reschedule
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
+
+
+def main() -> None:
+    run_module(reschedule.ARGUMENT_SPEC, reschedule.run)
+
+
+if __name__ == "__main__":
+    main()
