@@ -9,6 +9,11 @@
 #              fourth member fails with No valid host
 #   zones      az1:c2 forces c2; zone az2 is c3 alone
 #   host down  c3's libvirtd is stopped: c3 is filtered out, the rest build
+#   reschedule c1's instances path is read-only: the build packed onto c1
+#              fails in block_device_map, is rolled back there and boots on
+#              an alternate host (attempts [c1, cX], a reschedule event)
+#   abort      an image failing its checksum: vm_state error at once, no
+#              reschedule although alternates are left, nothing left anywhere
 # Everything goes down again, also on failure.
 #   tests/multihost/run.sh        (root; after `make deps image`)
 # The last line is PASS or FAIL.
@@ -155,3 +160,41 @@ step "start the libvirtd of c3 again (prepare_hosts.yml starts what is not runni
 ansible-playbook -i "$inventory" playbooks/prepare_hosts.yml --limit c3
 check "{\"instance_names\": [$(names survive 3)], \"expected_counts\": [1, 2], \"expected_hosts\": [\"c1\", \"c2\"]}"
 delete survive-{1..3}
+
+# reschedule: an anchor forced onto c1, then a build that packs (most used
+# RAM first) onto c1 too, with c2 and c3 as alternates.
+create anchor -e availability_zone=az1:c1
+step "make c1's instances path read-only (a read-only bind mount in c1's mount namespace)"
+nsenter --mount=/run/nimbus-multihost/c1.mnt -- sh -c \
+  'mount --bind /var/lib/nimbus/instances /var/lib/nimbus/instances &&
+   mount -o remount,ro,bind /var/lib/nimbus/instances'
+create moved -e '{"nimbus_scheduler": {"ram_weight_multiplier": -1.0, "cpu_weight_multiplier": 0.0, "disk_weight_multiplier": 0.0}}'
+step "check the reschedule of moved"
+ansible-playbook -i "$inventory" tests/multihost/check_reschedule.yml -e '{"instance_name": "moved",
+  "expected_attempts": 2, "expected_first": "c1", "expected_vm_state": "active",
+  "expected_fault": "Read-only file system"}'
+check '{"instance_names": ["moved"], "expected_counts": [1]}'
+step "make c1's instances path writable again"
+nsenter --mount=/run/nimbus-multihost/c1.mnt -- umount /var/lib/nimbus/instances
+delete anchor moved
+
+# abort: the image's bytes do not match its sha256; no other host can fix that.
+step "a corrupt image aborts at once, without reschedule"
+corrupt_images=$(printf '{"nimbus_images": {"corrupt": {"source": "%s", "sha256": "%s", "disk_format": "qcow2"}}}' \
+  "$repo/build/images/nimbus-tiny.qcow2" "$(printf '0%.0s' {1..64})")
+if ansible-playbook -i "$inventory" playbooks/create_instance.yml -e name=corrupt -e image=corrupt \
+  -e "$corrupt_images" >"$work/corrupt.log" 2>&1; then
+  cat "$work/corrupt.log"
+  echo "a build with a corrupt image succeeded"
+  exit 1
+fi
+if ! grep -q "sha256" "$work/corrupt.log" || ! grep -q "not rescheduled" "$work/corrupt.log"; then
+  cat "$work/corrupt.log"
+  echo "corrupt failed, but not with the checksum error without reschedule"
+  exit 1
+fi
+grep -o "Build of corrupt failed[^\"]*" "$work/corrupt.log" | head -n 1
+ansible-playbook -i "$inventory" tests/multihost/check_reschedule.yml -e '{"instance_name": "corrupt",
+  "expected_attempts": 1, "expected_vm_state": "error", "expected_fault": "sha256",
+  "abort_with_alternates_left": true}'
+delete corrupt
