@@ -78,4 +78,6 @@ def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
 def _uuid(instance: dict[str, Any]) -> str:
     if not instance.get("uuid"):
         raise exceptions.InvalidInput("instance.uuid", "is required")
+    if not isinstance(instance["uuid"], str):
+        raise exceptions.InvalidInput("instance.uuid", f"must be a uuid string, got {instance['uuid']!r}")
     return instance["uuid"]

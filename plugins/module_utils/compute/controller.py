@@ -29,6 +29,9 @@ def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         instance, changed = flow.release_claim(store, params["name"], utcnow(), check_mode)
         return {"changed": changed, "instance": instance}
     request = validate_request(params["request"], params["flavors"], params["images"], params["networks"])
+    for host, report in params["hosts"].items():
+        if not isinstance(report, dict):
+            raise exceptions.InvalidInput(f"hosts.{host}", "must be the host's nimbus_host facts (from host_facts)")
     instances, changed = schedule.schedule_instances(
         store, request, params["hosts"], params["scheduler"], utcnow(), check_mode
     )
