@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
@@ -36,14 +35,7 @@ class NimbusAction(ActionBase):
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp
-        try:
-            _validation, args = self.validate_argument_spec(
-                argument_spec=self.ARGUMENT_SPEC, required_if=self.REQUIRED_IF
-            )
-        except AnsibleActionFail as error:
-            # Bad arguments are the user's input, not a crash: a message, no traceback marker.
-            result.update(failed=True, msg=error.message)
-            return result
+        _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC, required_if=self.REQUIRED_IF)
         try:
             result.update(self.run_step(plain(args), task_vars or {}))
         except exceptions.NimbusError as error:

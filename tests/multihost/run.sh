@@ -12,6 +12,8 @@
 #   reschedule c1's instances path is read-only: the build packed onto c1
 #              fails in block_device_map, is rolled back there and boots on
 #              an alternate host (attempts [c1, cX], a reschedule event)
+#   refused    c1's libvirtd cannot start the domain (its state directory
+#              read-only): spawn fails there, is undone, boots elsewhere
 #   abort      an image failing its checksum: vm_state error at once, no
 #              reschedule although alternates are left, nothing left anywhere
 # Everything goes down again, also on failure.
@@ -177,6 +179,24 @@ check '{"instance_names": ["moved"], "expected_counts": [1]}'
 step "make c1's instances path writable again"
 nsenter --mount=/run/nimbus-multihost/c1.mnt -- umount /var/lib/nimbus/instances
 delete anchor moved
+
+# refused: c1's libvirtd cannot make the domain's state directory (its
+# /var/lib/libvirt/qemu read-only), so the domain does not start there; the
+# disks, definition and DHCP entry made on c1 are undone.
+create anchor -e availability_zone=az1:c1
+step "make c1's /var/lib/libvirt/qemu read-only"
+nsenter --mount=/run/nimbus-multihost/c1.mnt -- sh -c \
+  'mount --bind /var/lib/libvirt/qemu /var/lib/libvirt/qemu &&
+   mount -o remount,ro,bind /var/lib/libvirt/qemu'
+create refused -e '{"nimbus_scheduler": {"ram_weight_multiplier": -1.0, "cpu_weight_multiplier": 0.0, "disk_weight_multiplier": 0.0}}'
+step "check the reschedule of refused"
+ansible-playbook -i "$inventory" tests/multihost/check_reschedule.yml -e '{"instance_name": "refused",
+  "expected_attempts": 2, "expected_first": "c1", "expected_vm_state": "active",
+  "expected_fault": ""}'
+check '{"instance_names": ["refused"], "expected_counts": [1]}'
+step "make c1's /var/lib/libvirt/qemu writable again"
+nsenter --mount=/run/nimbus-multihost/c1.mnt -- umount /var/lib/libvirt/qemu
+delete anchor refused
 
 # abort: the image's bytes do not match its sha256; no other host can fix that.
 step "a corrupt image aborts at once, without reschedule"
