@@ -19,6 +19,8 @@ from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
 
+CONTROLLER_ONLY = frozenset({"store_path", "notifications_path"})
+
 
 def plain(data: Any) -> Any:
     """Task arguments as plain JSON types, safe to store and to compare."""
@@ -61,7 +63,8 @@ class NimbusAction(ActionBase):
 
     def execute(self, module: str, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         """Run the module on its host; its failure becomes a NimbusError."""
-        args = {key: value for key, value in args.items() if key != "store_path" and value is not None}
+        # The store and the notifications file are the controller's: compute hosts never see them.
+        args = {key: value for key, value in args.items() if key not in CONTROLLER_ONLY and value is not None}
         result = self._execute_module(module_name=f"nimbus.compute.{module}", module_args=args, task_vars=task_vars)
         if result.get("failed"):
             fault = result.get("fault") or {}
