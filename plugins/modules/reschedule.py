@@ -24,9 +24,11 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: partial
-    description: Returns the instance as it is and reschedules nothing.
+    description: Reports the instance as it is.
+    details: Check mode reschedules nothing and reports no change, even when a run would reschedule.
   diff_mode:
     support: none
+    description: Reports no diff.
   idempotent:
     support: full
     description: An instance already rescheduled, active or being deleted is returned unchanged.
@@ -43,7 +45,7 @@ options:
     description: Scheduler settings in Nova's names (C(max_attempts), the filters), see M(nimbus.compute.host_select).
     type: dict
     default: {}
-  message:
+  failure:
     description:
       - Why the attempt failed, recorded as the fault when no build step recorded one (the failure happened between
         steps); such a failure is not rescheduled.

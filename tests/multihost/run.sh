@@ -192,7 +192,7 @@ create refused -e '{"nimbus_scheduler": {"ram_weight_multiplier": -1.0, "cpu_wei
 step "check the reschedule of refused"
 ansible-playbook -i "$inventory" tests/multihost/check_reschedule.yml -e '{"instance_name": "refused",
   "expected_attempts": 2, "expected_first": "c1", "expected_vm_state": "active",
-  "expected_fault": ""}'
+  "expected_fault": "Cannot create directory"}'
 check '{"instance_names": ["refused"], "expected_counts": [1]}'
 step "make c1's /var/lib/libvirt/qemu writable again"
 nsenter --mount=/run/nimbus-multihost/c1.mnt -- umount /var/lib/libvirt/qemu

@@ -39,7 +39,7 @@ ARGUMENT_SPEC = {
     "instance": {"type": "str", "required": True},
     "hosts": {"type": "dict", "default": {}},
     "scheduler": {"type": "dict", "default": {}},
-    "message": {"type": "str"},
+    "failure": {"type": "str"},
 }
 
 
@@ -189,7 +189,7 @@ def run(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         instance = flow.get_instance(store.snapshot(), params["instance"])
         return {"changed": False, "rescheduled": False, "instance": instance, "host": instance.get("host")}
     instance, rescheduled, changed = reschedule(
-        store, params["instance"], params["hosts"], params["scheduler"], utcnow(), params.get("message")
+        store, params["instance"], params["hosts"], params["scheduler"], utcnow(), params.get("failure")
     )
     return {
         "changed": changed,

@@ -27,8 +27,9 @@ def store(tmp_path):
     return JSONStore(str(tmp_path / "store.json"))
 
 
-def build(store, name="web", hosts=THREE_HOSTS, config=None, **overrides):
-    instances, _changed = schedule.schedule_instances(store, request(name, **overrides), hosts, config or {}, NOW)
+def build(store, name="web", hosts=None, config=None, **overrides):
+    request_ = request(name, **overrides)
+    instances, _changed = schedule.schedule_instances(store, request_, hosts or THREE_HOSTS, config or {}, NOW)
     return instances[0]
 
 
@@ -197,7 +198,7 @@ def test_repeated_calls_and_other_states_change_nothing(store):
 def test_the_module_body_reports_the_new_host(store):
     uuid = build(store)["uuid"]
     fail_attempt(store, uuid, exceptions.VirtError("boom"))
-    params = {"store_path": store.path, "instance": uuid, "hosts": THREE_HOSTS, "scheduler": {}, "message": None}
+    params = {"store_path": store.path, "instance": uuid, "hosts": THREE_HOSTS, "scheduler": {}, "failure": None}
     result = reschedule.run(params, False)
     assert result["rescheduled"] and result["host"] == result["instance"]["host"]
     assert result["ansible_facts"]["nimbus_instance"]["uuid"] == uuid
