@@ -50,6 +50,12 @@ options:
       - Why the attempt failed, recorded as the fault when no build step recorded one (the failure happened between
         steps); such a failure is not rescheduled.
     type: str
+  cleanup_failure:
+    description:
+      - Why the rollback on the failed host did not finish (its libvirtd unreachable, say). Then nothing is
+        rescheduled, as Nova does not reschedule a build it could not clean up; the instance stays in vm_state
+        C(error) and keeps its claim and ports until it is deleted.
+    type: str
 """
 
 EXAMPLES = r"""

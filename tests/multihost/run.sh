@@ -14,6 +14,9 @@
 #              an alternate host (attempts [c1, cX], a reschedule event)
 #   refused    c1's libvirtd cannot start the domain (its state directory
 #              read-only): spawn fails there, is undone, boots elsewhere
+#   stranded   c1's libvirtd stops after its report: the spawn there fails
+#              and cannot be cleaned up, so no reschedule (as Nova): error,
+#              claim kept on c1 until the delete, which clears everything
 #   abort      an image failing its checksum: vm_state error at once, no
 #              reschedule although alternates are left, nothing left anywhere
 # Everything goes down again, also on failure.
@@ -197,6 +200,35 @@ check '{"instance_names": ["refused"], "expected_counts": [1]}'
 step "make c1's /var/lib/libvirt/qemu writable again"
 nsenter --mount=/run/nimbus-multihost/c1.mnt -- umount /var/lib/libvirt/qemu
 delete anchor refused
+
+# stranded: c1's libvirtd stops after its report (cached, still fresh): the
+# spawn on c1 cannot reach it, and neither can the rollback, so the build is
+# not rescheduled (Nova's "Could not clean up failed build, not
+# rescheduling"): vm_state error, the claim kept on c1 for the delete.
+create anchor -e availability_zone=az1:c1
+step "stop the libvirtd of c1 (by its pid file)"
+# shellcheck disable=SC2016 # expanded on c1, not here
+ansible -i "$inventory" c1 -m ansible.builtin.shell -a 'kill "$(cat /run/libvirtd.pid)"'
+step "a build on c1 while its libvirtd is gone is not rescheduled"
+if ansible-playbook -i "$inventory" playbooks/create_instance.yml -e name=stranded \
+  -e '{"nimbus_scheduler": {"ram_weight_multiplier": -1.0, "cpu_weight_multiplier": 0.0, "disk_weight_multiplier": 0.0}}' \
+  >"$work/stranded.log" 2>&1; then
+  cat "$work/stranded.log"
+  echo "a build on c1 without its libvirtd succeeded"
+  exit 1
+fi
+if ! grep -q "could not clean up" "$work/stranded.log"; then
+  cat "$work/stranded.log"
+  echo "stranded failed, but not for want of a clean-up on c1"
+  exit 1
+fi
+grep -o "Build of stranded failed[^\"]*" "$work/stranded.log" | head -n 1
+step "start the libvirtd of c1 again"
+ansible-playbook -i "$inventory" playbooks/prepare_hosts.yml --limit c1
+ansible-playbook -i "$inventory" tests/multihost/check_reschedule.yml -e '{"instance_name": "stranded",
+  "expected_attempts": 1, "expected_first": "c1", "expected_vm_state": "error",
+  "expected_fault": "cannot connect to", "expect_claim_kept": true}'
+delete anchor stranded
 
 # abort: the image's bytes do not match its sha256; no other host can fix that.
 step "a corrupt image aborts at once, without reschedule"

@@ -40,6 +40,7 @@ ARGUMENT_SPEC = {
     "hosts": {"type": "dict", "default": {}},
     "scheduler": {"type": "dict", "default": {}},
     "failure": {"type": "str"},
+    "cleanup_failure": {"type": "str"},
 }
 
 
@@ -107,13 +108,53 @@ def _pick_alternate(
     return None, rejected
 
 
-def _give_up(state, instance: dict[str, Any], reason: str | None, rejected: dict[str, str], now: str) -> None:
+def _give_up(
+    state, instance: dict[str, Any], reason: str | None, rejected: dict[str, str], now: str, keep_claim: bool = False
+) -> None:
     uuid = instance["uuid"]
-    state.drop_claim(uuid)
+    if not keep_claim:
+        state.drop_claim(uuid)
     if reason is not None:
         state.start_event(uuid, RESCHEDULE_EVENT, now, host=instance.get("host"))
         state.finish_event(uuid, RESCHEDULE_EVENT, "Error", now, details={"reason": reason, "rejected": rejected})
         state.finish_action(uuid, now, message=reason)
+
+
+def _reason_to_stop(instance: dict[str, Any], settings: dict[str, Any], cleanup_failure: str | None) -> str | None:
+    """Why a reschedulable fault is not rescheduled before looking at the alternates, if it is not."""
+    attempts = instance.get("attempts") or []
+    if cleanup_failure:
+        return f"Could not clean up failed build on {instance.get('host')}, not rescheduling: {cleanup_failure}"
+    if len(attempts) >= settings["max_attempts"]:
+        return (
+            f"Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures "
+            f"for instance {instance['uuid']} ({len(attempts)} of max_attempts {settings['max_attempts']}: "
+            f"{', '.join(attempts)})"
+        )
+    return None
+
+
+def _move(
+    state, instance: dict[str, Any], chosen: str, spec: dict[str, Any], details: dict[str, Any], now: str
+) -> None:
+    """The claim to ``chosen``, the host to attempts, task_state back to scheduling."""
+    uuid = instance["uuid"]
+    attempts = list(instance.get("attempts") or [])
+    state.claim(uuid, chosen, host_state_mod.claim_for(spec))
+    # The create action goes on: its events of every attempt stay together.
+    state.current_action(uuid)["finish_time"] = None
+    state.start_event(uuid, RESCHEDULE_EVENT, now, host=chosen)
+    state.save_instance(
+        uuid,
+        None,
+        vm_state=states.BUILDING,
+        task_state=states.SCHEDULING,
+        host=chosen,
+        node=chosen,
+        attempts=[*attempts, chosen],
+        alternates=[host for host in instance.get("alternates") or [] if host != chosen and host not in attempts],
+    )
+    state.finish_event(uuid, RESCHEDULE_EVENT, "Success", now, details=details)
 
 
 def reschedule(
@@ -123,13 +164,17 @@ def reschedule(
     config: dict[str, Any],
     now: str,
     message: str | None = None,
+    cleanup_failure: str | None = None,
 ) -> tuple[dict[str, Any], bool, bool]:
     """After a failed, rolled back attempt: (instance, rescheduled, changed).
 
     An instance still in a build step (the failure happened outside a step,
     so no fault was recorded) is first failed with ``message``, not
     reschedulable.  An instance that is active, being deleted or already
-    rescheduled is returned unchanged.
+    rescheduled is returned unchanged.  When the rollback on the host failed
+    (``cleanup_failure``), nothing is rescheduled and the claim stays where
+    the attempt's leftovers are, for the delete to release (Nova's "Could not
+    clean up failed build, not rescheduling").
     """
     settings = scheduler_config(config)
     with store.transaction() as state:
@@ -145,40 +190,20 @@ def reschedule(
             flow.record_failure(state, uuid, instance["task_state"], error, instance.get("host"), now)
             instance = state.instance(uuid)
         fault = instance.get("fault") or {}
-        attempts = list(instance.get("attempts") or [])
         if not fault.get("reschedulable"):
-            _give_up(state, instance, None, {}, now)
+            _give_up(state, instance, None, {}, now, keep_claim=bool(cleanup_failure))
             return state.instance(uuid), False, True
-        if len(attempts) >= settings["max_attempts"]:
-            reason = (
-                f"Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures "
-                f"for instance {uuid} ({len(attempts)} of max_attempts {settings['max_attempts']}: "
-                f"{', '.join(attempts)})"
-            )
-            _give_up(state, instance, reason, {}, now)
-            return state.instance(uuid), False, True
-        spec = reschedule_spec(state, instance)
-        chosen, rejected = _pick_alternate(state, instance, spec, facts_by_host, settings)
+        reason = _reason_to_stop(instance, settings, cleanup_failure)
+        chosen, rejected = None, {}
+        if reason is None:
+            spec = reschedule_spec(state, instance)
+            chosen, rejected = _pick_alternate(state, instance, spec, facts_by_host, settings)
         if chosen is None:
-            reason = f"No valid host was found for rescheduling instance {uuid}: no alternate host fits"
-            _give_up(state, instance, reason, rejected, now)
+            reason = reason or f"No valid host was found for rescheduling instance {uuid}: no alternate host fits"
+            _give_up(state, instance, reason, rejected, now, keep_claim=bool(cleanup_failure))
             return state.instance(uuid), False, True
         details = {"from": instance.get("host"), "to": chosen, "fault": fault, "rejected": rejected}
-        state.claim(uuid, chosen, host_state_mod.claim_for(spec))
-        # The create action goes on: its events of every attempt stay together.
-        state.current_action(uuid)["finish_time"] = None
-        state.start_event(uuid, RESCHEDULE_EVENT, now, host=chosen)
-        state.save_instance(
-            uuid,
-            None,
-            vm_state=states.BUILDING,
-            task_state=states.SCHEDULING,
-            host=chosen,
-            node=chosen,
-            attempts=[*attempts, chosen],
-            alternates=[host for host in instance.get("alternates") or [] if host != chosen and host not in attempts],
-        )
-        state.finish_event(uuid, RESCHEDULE_EVENT, "Success", now, details=details)
+        _move(state, instance, chosen, spec, details, now)
         return state.instance(uuid), True, True
 
 
@@ -189,7 +214,13 @@ def run(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         instance = flow.get_instance(store.snapshot(), params["instance"])
         return {"changed": False, "rescheduled": False, "instance": instance, "host": instance.get("host")}
     instance, rescheduled, changed = reschedule(
-        store, params["instance"], params["hosts"], params["scheduler"], utcnow(), params.get("failure")
+        store,
+        params["instance"],
+        params["hosts"],
+        params["scheduler"],
+        utcnow(),
+        params.get("failure"),
+        params.get("cleanup_failure"),
     )
     return {
         "changed": changed,

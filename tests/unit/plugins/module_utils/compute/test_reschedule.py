@@ -202,3 +202,24 @@ def test_the_module_body_reports_the_new_host(store):
     result = reschedule.run(params, False)
     assert result["rescheduled"] and result["host"] == result["instance"]["host"]
     assert result["ansible_facts"]["nimbus_instance"]["uuid"] == uuid
+
+
+def test_a_build_the_host_could_not_clean_up_is_not_rescheduled_and_keeps_its_claim(store):
+    first = build(store)
+    uuid = first["uuid"]
+    flow.begin_step(store, uuid, states.NETWORKING, NOW)
+    flow.finish_step(store, uuid, states.NETWORKING, NOW)
+    flow.begin_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW)
+    flow.fail_step(store, uuid, states.BLOCK_DEVICE_MAPPING, exceptions.VirtError("libvirtd gone"), "c1", NOW)
+
+    instance, rescheduled, changed = reschedule.reschedule(
+        store, uuid, THREE_HOSTS, {}, NOW, cleanup_failure="cannot connect to libvirtd"
+    )
+
+    assert not rescheduled and changed
+    assert instance["vm_state"] == states.ERROR and instance["task_state"] is None
+    assert instance["attempts"] == [first["host"]]
+    assert store.snapshot().data["claims"][uuid]["host"] == first["host"]
+    event = events(instance, reschedule.RESCHEDULE_EVENT)[-1]
+    assert event["result"] == "Error"
+    assert event["details"]["reason"].startswith(f"Could not clean up failed build on {first['host']}")
