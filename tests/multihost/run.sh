@@ -118,12 +118,15 @@ delete() {
 # names PREFIX N: PREFIX-1 .. PREFIX-N, as JSON list items.
 names() { seq -f "\"$1-%g\"" 1 "$2" | paste -sd,; }
 
+# Scheduler options that pack: the host with the most RAM used comes first
+# (the CPU and disk weighers, which spread, are off).
+pack='{"nimbus_scheduler": {"ram_weight_multiplier": -1.0, "cpu_weight_multiplier": 0.0, "disk_weight_multiplier": 0.0}}'
+
 create spread -e max_count=6
 check "{\"instance_names\": [$(names spread 6)], \"expected_counts\": [2, 2, 2]}"
 delete spread-{1..6}
 
-create pack -e max_count=6 \
-  -e '{"nimbus_scheduler": {"ram_weight_multiplier": -1.0, "cpu_weight_multiplier": 0.0, "disk_weight_multiplier": 0.0}}'
+create pack -e max_count=6 -e "$pack"
 check "{\"instance_names\": [$(names pack 6)], \"expected_counts\": [6]}"
 delete pack-{1..6}
 
@@ -166,40 +169,31 @@ ansible-playbook -i "$inventory" playbooks/prepare_hosts.yml --limit c3
 check "{\"instance_names\": [$(names survive 3)], \"expected_counts\": [1, 2], \"expected_hosts\": [\"c1\", \"c2\"]}"
 delete survive-{1..3}
 
-# reschedule: an anchor forced onto c1, then a build that packs (most used
-# RAM first) onto c1 too, with c2 and c3 as alternates.
-create anchor -e availability_zone=az1:c1
-step "make c1's instances path read-only (a read-only bind mount in c1's mount namespace)"
-nsenter --mount=/run/nimbus-multihost/c1.mnt -- sh -c \
-  'mount --bind /var/lib/nimbus/instances /var/lib/nimbus/instances &&
-   mount -o remount,ro,bind /var/lib/nimbus/instances'
-create moved -e '{"nimbus_scheduler": {"ram_weight_multiplier": -1.0, "cpu_weight_multiplier": 0.0, "disk_weight_multiplier": 0.0}}'
-step "check the reschedule of moved"
-ansible-playbook -i "$inventory" tests/multihost/check_reschedule.yml -e '{"instance_name": "moved",
-  "expected_attempts": 2, "expected_first": "c1", "expected_vm_state": "active",
-  "expected_fault": "Read-only file system"}'
-check '{"instance_names": ["moved"], "expected_counts": [1]}'
-step "make c1's instances path writable again"
-nsenter --mount=/run/nimbus-multihost/c1.mnt -- umount /var/lib/nimbus/instances
-delete anchor moved
+# rescheduled_from_c1 NAME PATH FAULT: an anchor is forced onto c1 and PATH on
+# c1 made read-only (a read-only bind mount in c1's mount namespace), so the
+# build of NAME, packed onto c1 with c2 and c3 as alternates, fails there with
+# FAULT, is undone on c1 and rescheduled.
+rescheduled_from_c1() {
+  local name=$1 path=$2 fault=$3
+  create anchor -e availability_zone=az1:c1
+  step "make c1's $path read-only"
+  nsenter --mount=/run/nimbus-multihost/c1.mnt -- sh -c "mount --bind $path $path && mount -o remount,ro,bind $path"
+  create "$name" -e "$pack"
+  step "check the reschedule of $name"
+  ansible-playbook -i "$inventory" tests/multihost/check_reschedule.yml -e "{\"instance_name\": \"$name\",
+    \"expected_attempts\": 2, \"expected_first\": \"c1\", \"expected_vm_state\": \"active\",
+    \"expected_fault\": \"$fault\"}"
+  check "{\"instance_names\": [\"$name\"], \"expected_counts\": [1]}"
+  step "make c1's $path writable again"
+  nsenter --mount=/run/nimbus-multihost/c1.mnt -- umount "$path"
+  delete anchor "$name"
+}
 
-# refused: c1's libvirtd cannot make the domain's state directory (its
-# /var/lib/libvirt/qemu read-only), so the domain does not start there; the
-# disks, definition and DHCP entry made on c1 are undone.
-create anchor -e availability_zone=az1:c1
-step "make c1's /var/lib/libvirt/qemu read-only"
-nsenter --mount=/run/nimbus-multihost/c1.mnt -- sh -c \
-  'mount --bind /var/lib/libvirt/qemu /var/lib/libvirt/qemu &&
-   mount -o remount,ro,bind /var/lib/libvirt/qemu'
-create refused -e '{"nimbus_scheduler": {"ram_weight_multiplier": -1.0, "cpu_weight_multiplier": 0.0, "disk_weight_multiplier": 0.0}}'
-step "check the reschedule of refused"
-ansible-playbook -i "$inventory" tests/multihost/check_reschedule.yml -e '{"instance_name": "refused",
-  "expected_attempts": 2, "expected_first": "c1", "expected_vm_state": "active",
-  "expected_fault": "Cannot create directory"}'
-check '{"instance_names": ["refused"], "expected_counts": [1]}'
-step "make c1's /var/lib/libvirt/qemu writable again"
-nsenter --mount=/run/nimbus-multihost/c1.mnt -- umount /var/lib/libvirt/qemu
-delete anchor refused
+# moved: the instances path is read-only, so block_device_map fails on c1.
+rescheduled_from_c1 moved /var/lib/nimbus/instances "Read-only file system"
+# refused: libvirtd cannot make the domain's state directory, so the domain
+# does not start on c1; the disks, definition and DHCP entry made there are undone.
+rescheduled_from_c1 refused /var/lib/libvirt/qemu "Cannot create directory"
 
 # stranded: c1's libvirtd stops after its report (cached, still fresh): the
 # spawn on c1 cannot reach it, and neither can the rollback, so the build is
@@ -211,7 +205,7 @@ step "stop the libvirtd of c1 (by its pid file)"
 ansible -i "$inventory" c1 -m ansible.builtin.shell -a 'kill "$(cat /run/libvirtd.pid)"'
 step "a build on c1 while its libvirtd is gone is not rescheduled"
 if ansible-playbook -i "$inventory" playbooks/create_instance.yml -e name=stranded \
-  -e '{"nimbus_scheduler": {"ram_weight_multiplier": -1.0, "cpu_weight_multiplier": 0.0, "disk_weight_multiplier": 0.0}}' \
+  -e "$pack" \
   >"$work/stranded.log" 2>&1; then
   cat "$work/stranded.log"
   echo "a build on c1 without its libvirtd succeeded"
