@@ -90,17 +90,27 @@ def _is_live(instance: dict[str, Any] | None) -> bool:
     return instance is not None and instance["vm_state"] != states.DELETED
 
 
+def _orphan(
+    instances: dict[str, Any], uuid: str, kinds: tuple[str, str], ids: dict[str, Any], subject: str, repair: str
+) -> dict[str, Any] | None:
+    """The violation of a record whose instance (``kinds``: missing, deleted) is gone, else None."""
+    instance = instances.get(uuid)
+    if instance is None:
+        return violation(kinds[0], ids, f"{subject} instance {uuid}, which does not exist", repair)
+    if not _is_live(instance):
+        return violation(kinds[1], ids, f"{subject} deleted instance {instance['name']} ({uuid})", repair)
+    return None
+
+
 def _claim_violations(data: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for uuid, claim in data["claims"].items():
         instance = data["instances"].get(uuid)
         ids = {"claim": uuid, "host": claim["host"]}
-        if instance is None:
-            what = f"claim on {claim['host']} for instance {uuid}, which does not exist"
-            found.append(violation(CLAIM_WITHOUT_INSTANCE, ids, what, "drop the claim"))
-        elif not _is_live(instance):
-            what = f"claim on {claim['host']} for deleted instance {instance['name']} ({uuid})"
-            found.append(violation(CLAIM_OF_DELETED_INSTANCE, ids, what, "drop the claim"))
+        kinds = (CLAIM_WITHOUT_INSTANCE, CLAIM_OF_DELETED_INSTANCE)
+        orphan = _orphan(data["instances"], uuid, kinds, ids, f"claim on {claim['host']} for", "drop the claim")
+        if orphan is not None:
+            found.append(orphan)
         elif instance.get("host") != claim["host"]:
             what = f"claim on {claim['host']} for instance {instance['name']} ({uuid}) on host {instance.get('host')}"
             found.append(violation(CLAIM_HOST_MISMATCH, {**ids, "instance_host": instance.get("host")}, what))
@@ -112,14 +122,11 @@ def _port_violations(data: dict[str, Any]) -> list[dict[str, Any]]:
     owners: dict[tuple[str, str], list[str]] = {}
     for port_id, port in data["ports"].items():
         uuid = port["instance_uuid"]
-        instance = data["instances"].get(uuid)
         ids = {"port": port_id, "instance": uuid}
-        if instance is None:
-            what = f"port {port_id} ({port['mac']}) of instance {uuid}, which does not exist"
-            found.append(violation(PORT_WITHOUT_INSTANCE, ids, what, "delete the port"))
-        elif not _is_live(instance):
-            what = f"port {port_id} ({port['mac']}) of deleted instance {instance['name']} ({uuid})"
-            found.append(violation(PORT_OF_DELETED_INSTANCE, ids, what, "delete the port"))
+        kinds = (PORT_WITHOUT_INSTANCE, PORT_OF_DELETED_INSTANCE)
+        orphan = _orphan(data["instances"], uuid, kinds, ids, f"port {port_id} ({port['mac']}) of", "delete the port")
+        if orphan is not None:
+            found.append(orphan)
         owners.setdefault(("mac", port["mac"].lower()), []).append(port_id)
         for address in port["ips"]:
             owners.setdefault(("ip", address), []).append(port_id)
@@ -166,14 +173,12 @@ def _group_violations(data: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for group_uuid, group in data["server_groups"].items():
         for member in group["members"]:
-            instance = data["instances"].get(member)
             ids = {"server_group": group_uuid, "instance": member}
-            if instance is None:
-                what = f"server group {group['name']} lists member {member}, which does not exist"
-                found.append(violation(GROUP_MEMBER_WITHOUT_INSTANCE, ids, what, "remove the member"))
-            elif not _is_live(instance):
-                what = f"server group {group['name']} lists deleted instance {instance['name']} ({member})"
-                found.append(violation(GROUP_MEMBER_DELETED, ids, what, "remove the member"))
+            kinds = (GROUP_MEMBER_WITHOUT_INSTANCE, GROUP_MEMBER_DELETED)
+            subject = f"server group {group['name']} lists"
+            orphan = _orphan(data["instances"], member, kinds, ids, subject, "remove the member")
+            if orphan is not None:
+                found.append(orphan)
     return found
 
 
