@@ -24,19 +24,6 @@ from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config im
 SCHEDULE_EVENT = flow.STEP_EVENTS[states.SCHEDULING]
 
 
-def live_instances_by_name(state, names: list[str]) -> dict[str, dict[str, Any]]:
-    """The live instance of each of ``names`` that has one (one pass over the store)."""
-    wanted = set(names)
-    found: dict[str, dict[str, Any]] = {}
-    for record in state.instances.values():
-        name = record["name"]
-        if name not in wanted or record["vm_state"] == states.DELETED:
-            continue
-        if name not in found or record["created_at"] < found[name]["created_at"]:
-            found[name] = record
-    return found
-
-
 def _instance_uuids(state, field: str, names: list[str]) -> list[str]:
     uuids = []
     for name in names:
@@ -119,7 +106,7 @@ def schedule_instances(
     names = request["names"]
     failure: exceptions.NimbusError | None = None
     with store.transaction() as state:
-        existing = live_instances_by_name(state, names)
+        existing = state.live_instances_by_name(names)
         if existing:
             return [flow.existing_build(existing[name]) for name in names if name in existing], False
         instances = [

@@ -77,8 +77,19 @@ class StoreState:
 
     def find_instance(self, name: str) -> dict[str, Any] | None:
         """The live (not deleted) instance called ``name``, oldest first if names repeat."""
-        live = [inst for inst in self.instances.values() if inst["name"] == name and inst["vm_state"] != states.DELETED]
-        return min(live, key=lambda inst: inst["created_at"]) if live else None
+        return self.live_instances_by_name([name]).get(name)
+
+    def live_instances_by_name(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        """name -> its live instance (the oldest if names repeat), for each of ``names`` that has one, in one pass."""
+        wanted = set(names)
+        found: dict[str, dict[str, Any]] = {}
+        for inst in self.instances.values():
+            name = inst["name"]
+            if name not in wanted or inst["vm_state"] == states.DELETED:
+                continue
+            if name not in found or inst["created_at"] < found[name]["created_at"]:
+                found[name] = inst
+        return found
 
     def add_instance(self, inst: dict[str, Any]) -> dict[str, Any]:
         if inst["uuid"] in self.instances:
