@@ -140,9 +140,16 @@ def deallocate_network(store, name_or_uuid: str, check_mode: bool = False) -> tu
         held = network_api.network_info_for_instance(state, uuid)
         if check_mode or not held:
             return instance, bool(held)
-        network_api.deallocate_for_instance(state, uuid)
-        state.save_instance(uuid, ANY, network_info=[])
+        release_ports(state, uuid)
         return state.instance(uuid), True
+
+
+def release_ports(state, uuid: str) -> bool:
+    """Release the instance's ports (and so its MACs and IPs) in the caller's transaction; whether it held any."""
+    if not network_api.deallocate_for_instance(state, uuid):
+        return False
+    state.save_instance(uuid, ANY, network_info=[])
+    return True
 
 
 def begin_step(store, uuid: str, step: str, now: str) -> tuple[dict[str, Any], bool]:

@@ -4,8 +4,8 @@
 
 The failed step recorded the fault and vm_state error (flow.fail_step), and
 the build role undid what the attempt made on its host.  One store
-transaction then decides, as Nova's conductor does with the alternates the
-scheduler returned:
+transaction then releases the attempt's ports and decides, as Nova's
+conductor does with the alternates the scheduler returned:
 
 * the fault is reschedulable and fewer than ``max_attempts`` hosts were
   tried: the claim moves to the best alternate that still fits (checked
@@ -189,6 +189,10 @@ def reschedule(
             error = exceptions.NimbusError(message or "build failed outside a build step")
             flow.record_failure(state, uuid, instance["task_state"], error, instance.get("host"), now)
             instance = state.instance(uuid)
+        if not cleanup_failure:
+            # What the attempt held on the controller goes in this same
+            # transaction: its ports here, its claim moved or dropped below.
+            flow.release_ports(state, uuid)
         fault = instance.get("fault") or {}
         if not fault.get("reschedulable"):
             _give_up(state, instance, None, {}, now, keep_claim=bool(cleanup_failure))

@@ -34,15 +34,19 @@ def build(store, name="web", hosts=None, config=None, **overrides):
 
 
 def fail_attempt(store, uuid, error, step=states.BLOCK_DEVICE_MAPPING):
-    """A build attempt failing in ``step`` and rolled back, as the build role does it."""
+    """A build attempt failing in ``step``, its ports allocated; the host-side rollback leaves the store
+    alone, as the build role's does (reschedule releases the ports and moves or drops the claim)."""
     instance = store.snapshot().instance(uuid)
     for before in (states.NETWORKING, states.BLOCK_DEVICE_MAPPING, states.SPAWNING):
-        flow.begin_step(store, uuid, before, NOW)
+        if before == states.NETWORKING:
+            flow.allocate_network(store, uuid, NETWORKS, NOW)
+        else:
+            flow.begin_step(store, uuid, before, NOW)
         if before == step:
             break
-        flow.finish_step(store, uuid, before, NOW)
+        if before != states.NETWORKING:
+            flow.finish_step(store, uuid, before, NOW)
     flow.fail_step(store, uuid, step, error, instance["host"], NOW)
-    flow.release_claim(store, uuid, NOW)
 
 
 def events(instance, name):
@@ -72,6 +76,16 @@ def test_virt_error_moves_the_claim_to_the_first_alternate(store):
     # The create action goes on, and the next attempt's steps start from scheduling.
     assert instance["actions"][-1]["finish_time"] is None
     flow.begin_step(store, uuid, states.NETWORKING, NOW)
+
+
+def test_the_attempts_ports_go_with_the_reschedule(store):
+    uuid = build(store)["uuid"]
+    fail_attempt(store, uuid, exceptions.VirtError("boom"), step=states.SPAWNING)
+    assert store.snapshot().data["ports"]
+    instance = reschedule.reschedule(store, uuid, THREE_HOSTS, {}, NOW)[0]
+    assert store.snapshot().data["ports"] == {} and instance["network_info"] == []
+    flow.allocate_network(store, uuid, NETWORKS, NOW)  # the next attempt allocates afresh
+    assert len(store.snapshot().data["ports"]) == 1
 
 
 def test_a_rescheduled_build_finishes_active(store):
