@@ -18,6 +18,7 @@ from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action impor
 
 class ActionModule(NimbusAction):
     ARGUMENT_SPEC = argspecs.HOST_FACTS
+    UNREACHABLE_FAILS = False
 
     def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         host = self.host_name(task_vars)

@@ -13,10 +13,15 @@ import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_failure import (
+    error_from_result,
+    unreachable_error,
+)
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
 
 CONTROLLER_ONLY = frozenset({"store_path", "notifications_path"})
@@ -33,6 +38,9 @@ class NimbusAction(ActionBase):
     ARGUMENT_SPEC: ClassVar[dict[str, Any]] = {}
     REQUIRED_IF: ClassVar[list] = []
     TRANSFERS_FILES = False
+    # A build step on a host that cannot be reached fails (its rescue rolls
+    # back and reschedules); host_facts keeps it unreachable, reported down.
+    UNREACHABLE_FAILS = True
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
@@ -65,14 +73,14 @@ class NimbusAction(ActionBase):
         """Run the module on its host; its failure becomes a NimbusError."""
         # The store and the notifications file are the controller's: compute hosts never see them.
         args = {key: value for key, value in args.items() if key not in CONTROLLER_ONLY and value is not None}
-        result = self._execute_module(module_name=f"nimbus.compute.{module}", module_args=args, task_vars=task_vars)
+        try:
+            result = self._execute_module(module_name=f"nimbus.compute.{module}", module_args=args, task_vars=task_vars)
+        except AnsibleConnectionFailure as error:
+            if not self.UNREACHABLE_FAILS:
+                raise
+            raise unreachable_error(module, self.host_name(task_vars), str(error)) from error
         if result.get("failed"):
-            fault = result.get("fault") or {}
-            error = exceptions.NimbusError(result.get("msg", f"{module} failed"), **(fault.get("details") or {}))
-            error.code = fault.get("code", 500)
-            error.reschedulable = bool(fault.get("reschedulable"))
-            error.module_result = result
-            raise error
+            raise error_from_result(module, result)
         return result
 
     @staticmethod
