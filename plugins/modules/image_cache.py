@@ -13,6 +13,9 @@ description:
     touched for O(remove_unused_original_minimum_age_seconds), like Nova's periodic image cache manager pass.
   - Each removal holds the image's lock and looks again under it, so a build fetching or using that image at the same
     moment keeps it.
+  - It also removes the temp files (C(_base/.fetch-*)) of fetches whose process died mid-download, for example a
+    build killed with C(kill -9). A fetch holds its image's lock until its file is verified and renamed, so a temp
+    file whose lock nobody holds is abandoned, whatever its age.
   - Runs on the compute host; the store is not involved.
 version_added: 0.2.0
 author: nimbus.compute developers (@nimbus-compute)
@@ -51,7 +54,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 removed:
-  description: Paths of the cached images removed (or, in check mode, that would be removed).
+  description: Paths of the cached images and abandoned fetch temp files removed (or, in check mode, that would be removed).
   returned: always
   type: list
   elements: str

@@ -33,6 +33,9 @@ CHUNK_SIZE = 1024 * 1024
 DOWNLOAD_TIMEOUT = 60
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 LOCK_DIR = "locks"
+# A fetch in progress: .fetch-<lock key>-<random>, renamed to its sha256 once verified.
+FETCH_PREFIX = ".fetch-"
+ABANDONED_FETCH_RE = re.compile(r"^\.fetch-([0-9a-f]{64})-")
 
 
 class ImageUnavailable(VirtError):
@@ -84,13 +87,17 @@ def source_sha256(source: str) -> str:
     return digest.hexdigest()
 
 
-@contextlib.contextmanager
-def _locked(base_dir: str, key: str) -> Iterator[None]:
+def _lock_path(base_dir: str, key: str) -> str:
     # One lock file per image, kept (like Nova's external locks): removing it
     # would let a late comer lock a new file while a waiter holds the old one.
     lock_dir = os.path.join(base_dir, LOCK_DIR)
     os.makedirs(lock_dir, mode=0o755, exist_ok=True)
-    with open(os.path.join(lock_dir, f"{key}.lock"), "a") as lock:
+    return os.path.join(lock_dir, f"{key}.lock")
+
+
+@contextlib.contextmanager
+def _locked(base_dir: str, key: str) -> Iterator[None]:
+    with open(_lock_path(base_dir, key), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -98,9 +105,28 @@ def _locked(base_dir: str, key: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _fetch_to_temp(source: str, base_dir: str) -> tuple[str, str]:
-    """Copy ``source`` into a temp file in ``base_dir``: (temp path, sha256 of what arrived)."""
-    fd, temp_path = tempfile.mkstemp(dir=base_dir, prefix=".fetch-")
+@contextlib.contextmanager
+def _locked_if_free(base_dir: str, key: str) -> Iterator[bool]:
+    """The image's lock if nobody holds it now (True), without waiting (False)."""
+    with open(_lock_path(base_dir, key), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _fetch_to_temp(source: str, base_dir: str, key: str) -> tuple[str, str]:
+    """Copy ``source`` into a temp file in ``base_dir``: (temp path, sha256 of what arrived).
+
+    The caller holds the lock ``key``; the temp file's name carries it, so a
+    fetch whose process was killed can be told from one still running.
+    """
+    fd, temp_path = tempfile.mkstemp(dir=base_dir, prefix=f"{FETCH_PREFIX}{key}-")
     try:
         with os.fdopen(fd, "wb") as temp, _open_source(source) as reader:
             actual = _copy_hashing(reader, temp)
@@ -131,7 +157,7 @@ def fetch_image(source: str, sha256: str | None, base_dir: str) -> str:
         cached = os.path.join(base_dir, expected)
         with _locked(base_dir, expected):
             if not os.path.exists(cached):
-                temp_path, actual = _fetch_to_temp(source, base_dir)
+                temp_path, actual = _fetch_to_temp(source, base_dir, expected)
                 if actual != expected:
                     os.unlink(temp_path)
                     raise ImageError(
@@ -146,8 +172,9 @@ def fetch_image(source: str, sha256: str | None, base_dir: str) -> str:
                 os.utime(cached)
         return cached
     # A URL without a checksum: its name is known only after the download.
-    with _locked(base_dir, hashlib.sha256(source.encode()).hexdigest()):
-        temp_path, actual = _fetch_to_temp(source, base_dir)
+    key = hashlib.sha256(source.encode()).hexdigest()
+    with _locked(base_dir, key):
+        temp_path, actual = _fetch_to_temp(source, base_dir, key)
         cached = os.path.join(base_dir, actual)
         if os.path.exists(cached):
             os.unlink(temp_path)
@@ -214,13 +241,30 @@ def unused_bases(base_dir: str, in_use: set[str], minimum_age: float, now: float
     return found
 
 
+def remove_abandoned_fetches(base_dir: str, check_mode: bool = False) -> list[str]:
+    """Temp files of fetches whose process died (killed mid-download): nobody holds their image's lock."""
+    removed = []
+    for entry in sorted(os.scandir(base_dir), key=lambda item: item.name):
+        match = ABANDONED_FETCH_RE.match(entry.name)
+        if not match or not entry.is_file(follow_symlinks=False):
+            continue
+        with _locked_if_free(base_dir, match.group(1)) as free:
+            # A running fetch holds the lock until its file is renamed.
+            if not free or not os.path.exists(entry.path):
+                continue
+            if not check_mode:
+                os.unlink(entry.path)
+            removed.append(entry.path)
+    return removed
+
+
 def clean_unused_bases(
     instances_path: str, minimum_age: float = DEFAULT_MINIMUM_AGE, check_mode: bool = False, now: float | None = None
 ) -> dict[str, Any]:
-    """Remove cached images no instance uses after ``minimum_age`` seconds: {changed, removed}.
+    """Remove cached images no instance uses after ``minimum_age`` seconds, and abandoned fetches: {changed, removed}.
 
     Each removal holds that image's lock, so a build fetching it right now is
-    never left with a half-removed base.
+    never left with a half-removed base or a removed temp file.
     """
     base_dir = os.path.join(os.path.abspath(instances_path), "_base")
     if not os.path.isdir(base_dir):
@@ -235,4 +279,5 @@ def clean_unused_bases(
             if not check_mode:
                 os.unlink(path)
             removed.append(path)
+    removed += remove_abandoned_fetches(base_dir, check_mode)
     return {"changed": bool(removed), "removed": removed}

@@ -226,3 +226,64 @@ def test_clean_refuses_a_negative_age(tmp_path):
     (tmp_path / "_base").mkdir()
     with pytest.raises(InvalidInput):
         imagecache.clean_unused_bases(str(tmp_path), minimum_age=-1)
+
+
+def _start_fetch_from_fifo(tmp_path, name, base_dir):
+    """A real process fetching from a named pipe: it holds the image lock and its temp file while the pipe is open."""
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child fetches until killed or the pipe closes
+        try:
+            imagecache.fetch_image(str(fifo), SHA256, base_dir)
+        finally:
+            os._exit(0)
+    writer = open(fifo, "wb")  # noqa: SIM115 - kept open while the fetch runs
+    writer.write(CONTENT[:1000])
+    writer.flush()
+    return pid, writer
+
+
+def _fetch_temp_files(base_dir):
+    return sorted(name for name in os.listdir(base_dir) if name.startswith(imagecache.FETCH_PREFIX))
+
+
+def _wait_for(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_clean_removes_a_killed_fetch_and_keeps_a_running_one(tmp_path, base_dir):
+    instances = os.path.dirname(base_dir)
+    os.makedirs(base_dir)
+    killed, killed_writer = _start_fetch_from_fifo(tmp_path, "killed", base_dir)
+    _wait_for(lambda: len(_fetch_temp_files(base_dir)) == 1)
+    os.kill(killed, 9)
+    os.waitpid(killed, 0)
+    killed_writer.close()
+    [abandoned] = _fetch_temp_files(base_dir)
+    assert abandoned.startswith(f".fetch-{SHA256}-")
+    # A second fetch of the same image, still running, holds the lock: its temp file stays.
+    running, running_writer = _start_fetch_from_fifo(tmp_path, "running", base_dir)
+    _wait_for(lambda: len(_fetch_temp_files(base_dir)) == 2)
+    try:
+        predicted = imagecache.clean_unused_bases(instances, minimum_age=0, check_mode=True)
+        assert predicted == {"changed": False, "removed": []}
+        assert len(_fetch_temp_files(base_dir)) == 2
+    finally:
+        running_writer.write(CONTENT[1000:])
+        running_writer.close()
+        os.waitpid(running, 0)
+    assert image_files(base_dir) == sorted([abandoned, SHA256])
+    # The running fetch finished: the killed one's file is now free to go.
+    path = os.path.join(base_dir, abandoned)
+    assert imagecache.clean_unused_bases(instances, minimum_age=86400, check_mode=True) == {
+        "changed": True,
+        "removed": [path],
+    }
+    assert os.path.exists(path)
+    assert imagecache.clean_unused_bases(instances, minimum_age=86400) == {"changed": True, "removed": [path]}
+    assert image_files(base_dir) == [SHA256]
+    assert imagecache.clean_unused_bases(instances, minimum_age=86400) == {"changed": False, "removed": []}
