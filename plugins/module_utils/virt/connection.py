@@ -27,6 +27,29 @@ class HypervisorUnavailable(VirtError):
     code = 503
 
 
+# URIs opened in this process, the latest last: a module run talks to one
+# libvirtd, and a libvirtError does not say which connection it came from.
+_OPENED_URIS: list[str] = []
+
+
+def _is_unreachable(exc: Any) -> bool:
+    """Whether a libvirtError says libvirtd is out of reach: its socket refuses, or the connection broke."""
+    if not hasattr(exc, "get_error_domain"):
+        return False
+    # RPC and remote-driver errors are the client's transport (a missing
+    # socket, "End of file while reading data" after a daemon restart); an
+    # invalid connection is one libvirt already gave up on.
+    transport_domains = (libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE)
+    lost_codes = (libvirt.VIR_ERR_INVALID_CONN, libvirt.VIR_ERR_NO_CONNECT)
+    return exc.get_error_domain() in transport_domains or exc.get_error_code() in lost_codes
+
+
+def unreachable_message(uri: str | None, message: str) -> str:
+    """What a step says when it cannot reach libvirtd: the URI, and what libvirt said."""
+    where = f" at {uri}" if uri else ""
+    return f"libvirtd is not reachable{where}: {message}"
+
+
 def _ignore_libvirt_error(_ctx: Any, _err: Any) -> None:
     # libvirt prints every error to stderr unless a handler is registered;
     # the error still reaches us as a libvirtError (Nova does the same).
@@ -34,9 +57,18 @@ def _ignore_libvirt_error(_ctx: Any, _err: Any) -> None:
 
 
 def virt_error(exc: Any, action: str) -> VirtError:
-    """Turn a ``libvirt.libvirtError`` into a VirtError naming what was being done."""
+    """Turn a ``libvirt.libvirtError`` into a VirtError naming what was being done.
+
+    A lost connection is HypervisorUnavailable naming the URI: the daemon went
+    away, which another host (or a later attempt) may not see.
+    """
     message = exc.get_error_message() if hasattr(exc, "get_error_message") else str(exc)
     code = exc.get_error_code() if hasattr(exc, "get_error_code") else None
+    if _is_unreachable(exc):
+        uri = _OPENED_URIS[-1] if _OPENED_URIS else None
+        return HypervisorUnavailable(
+            f"{action}: {unreachable_message(uri, message)}", action=action, uri=uri, libvirt_code=code
+        )
     return VirtError(f"{action}: {message}", action=action, libvirt_code=code)
 
 
@@ -50,13 +82,18 @@ def open_connection(uri: str) -> Any:
         )
     libvirt.registerErrorHandler(_ignore_libvirt_error, None)
     try:
-        return libvirt.open(uri)
+        conn = libvirt.open(uri)
     except libvirt.libvirtError as exc:
+        message = exc.get_error_message()
+        if _is_unreachable(exc):
+            message = unreachable_message(None, message)
         raise HypervisorUnavailable(
-            f"cannot connect to {uri}: {exc.get_error_message()}",
+            f"cannot connect to {uri}: {message}",
             uri=uri,
             libvirt_code=exc.get_error_code(),
         ) from exc
+    _OPENED_URIS.append(uri)
+    return conn
 
 
 def lookup_or_none(lookup: Callable[[], Any], missing_code: int, action: str) -> Any | None:
