@@ -71,6 +71,28 @@ class UnexpectedTaskStateError(Conflict):
         )
 
 
+class InstanceDeletedDuringBuild(Conflict):
+    """A delete took the instance while a build step ran (Nova's UnexpectedDeletingTaskStateError).
+
+    Not reschedulable: the build stops, removes what it made on its host and
+    leaves the record, which the delete owns, alone.
+    """
+
+    def __init__(self, instance: dict[str, Any], step: str, host: str | None, cause: str | None = None) -> None:
+        name, uuid = instance.get("name") or instance["uuid"], instance["uuid"]
+        where = f" on {host}" if host else ""
+        because = f" (the step itself reported: {cause})" if cause else ""
+        super().__init__(
+            f"Instance {name} ({uuid}) was deleted while it was being built: "
+            f"the build stops in step {step}{where}{because}",
+            instance_uuid=uuid,
+            instance_name=name,
+            step=step,
+            host=host,
+            deleted_during_build=True,
+        )
+
+
 class NoValidHost(NimbusError):
     """No host passed the filters; ``details['hosts']`` says why per host."""
 

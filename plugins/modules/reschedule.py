@@ -16,6 +16,8 @@ description:
     C(scheduling).
   - Otherwise (a fault no other host can fix such as a bad image checksum, the attempts spent, or no alternate
     fits) the instance stays in vm_state C(error) with its fault and task_state none, and its claim is dropped.
+  - An instance a delete took while it was being built (task_state C(deleting), or vm_state C(deleted)) is not
+    rescheduled and is left to the delete, which owns its record, ports and claim; the result says C(deleted).
   - Runs on the controller (in the action plugin's process); no compute host is contacted.
 version_added: 0.2.0
 author: nimbus.compute developers (@nimbus-compute)
@@ -31,7 +33,7 @@ attributes:
     description: Reports no diff.
   idempotent:
     support: full
-    description: An instance already rescheduled, active or being deleted is returned unchanged.
+    description: An instance already rescheduled, active, being deleted or deleted is returned unchanged.
 options:
   instance:
     description: Name or uuid of the instance whose build attempt failed.
@@ -71,6 +73,12 @@ EXAMPLES = r"""
 RETURN = r"""
 rescheduled:
   description: Whether the build goes on, on C(host).
+  returned: always
+  type: bool
+deleted:
+  description:
+    - Whether a delete took the instance while it was being built (task_state C(deleting) or vm_state C(deleted)).
+      Then nothing is rescheduled or released: the delete owns the record, the ports and the claim.
   returned: always
   type: bool
 host:

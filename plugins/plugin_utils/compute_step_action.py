@@ -4,7 +4,8 @@
 
 Around the module run on the compute host, the controller moves task_state
 forward (compare-and-swap), records the step's event and its result, or the
-fault when it fails. Without ``store_path`` the module runs alone.
+fault when it fails. A delete that took the instance before or during the
+step makes it fail with InstanceDeletedDuringBuild and records nothing. Without ``store_path`` the module runs alone.
 """
 
 from __future__ import annotations
@@ -36,15 +37,19 @@ class ComputeStepAction(NimbusAction):
         if self.check_mode:
             instance = flow.find_instance(store.snapshot(), uuid) or args["instance"]
             return self.with_instance(self.execute(self.MODULE, self.module_args(args, instance), task_vars), instance)
-        instance, building = flow.begin_step(store, uuid, self.STEP, self.now())
+        host = self.host_name(task_vars)
+        instance, building = flow.begin_step(store, uuid, self.STEP, self.now(), host)
         try:
             result = self.execute(self.MODULE, self.module_args(args, instance), task_vars)
         except exceptions.NimbusError as error:
             if building:
-                flow.fail_step(store, uuid, self.STEP, error, self.host_name(task_vars), self.now())
+                # Raises InstanceDeletedDuringBuild instead when a delete took the instance meanwhile.
+                flow.fail_step(store, uuid, self.STEP, error, host, self.now())
             raise
         if building:
-            instance = flow.finish_step(store, uuid, self.STEP, self.now(), **self.result_updates(result))
+            # A delete that started while the module ran wins here (InstanceDeletedDuringBuild);
+            # the build role's rescue then removes what the module made.
+            instance = flow.finish_step(store, uuid, self.STEP, self.now(), host, **self.result_updates(result))
         return self.with_instance(result, instance)
 
     def remove(self, store, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:

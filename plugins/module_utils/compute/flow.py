@@ -69,6 +69,22 @@ def get_instance(state, name_or_uuid: str) -> dict[str, Any]:
     return found
 
 
+def is_being_deleted(instance: dict[str, Any]) -> bool:
+    """A delete has started (task_state deleting) or finished (vm_state deleted): it owns the record."""
+    return instance["vm_state"] == states.DELETED or instance["task_state"] == states.DELETING
+
+
+def build_instance(state, name_or_uuid: str) -> dict[str, Any]:
+    """The instance a build works on: by uuid even when a delete already marked it deleted."""
+    return state.instances.get(name_or_uuid) or get_instance(state, name_or_uuid)
+
+
+def check_not_deleted(instance: dict[str, Any], step: str, host: str | None, cause: str | None = None) -> None:
+    """A build step's guard before its compare-and-swap: a delete that started wins, and the build says so."""
+    if is_being_deleted(instance):
+        raise exceptions.InstanceDeletedDuringBuild(instance, step, host, cause)
+
+
 def is_built(instance: dict[str, Any]) -> bool:
     """Active and idle: a step on it converges instead of moving task_state."""
     return instance["vm_state"] == states.ACTIVE and instance["task_state"] is None
@@ -102,13 +118,14 @@ def allocate_network(
     """The networking step: ports, MACs and IPs for every requested NIC."""
     failure: exceptions.NimbusError | None = None
     with store.transaction() as state:
-        instance = get_instance(state, name_or_uuid)
+        instance = build_instance(state, name_or_uuid)
         uuid = instance["uuid"]
         before = network_api.network_info_for_instance(state, uuid)
         if check_mode:
             return instance, len(before) != len(instance.get("requested_networks") or [])
         building = not is_built(instance)
         if building:
+            check_not_deleted(instance, states.NETWORKING, instance.get("host"))
             _begin(state, uuid, states.NETWORKING, now)
         try:
             network_info = network_api.allocate_for_instance(
@@ -152,25 +169,34 @@ def release_ports(state, uuid: str) -> bool:
     return True
 
 
-def begin_step(store, uuid: str, step: str, now: str) -> tuple[dict[str, Any], bool]:
+def begin_step(store, uuid: str, step: str, now: str, on_host: str | None = None) -> tuple[dict[str, Any], bool]:
     """Move task_state to ``step`` unless the instance is built already.
 
     Returns the instance and whether the step is part of a build (False: the
-    step only converges an active instance and records nothing).
+    step only converges an active instance and records nothing). An instance
+    a delete took raises InstanceDeletedDuringBuild, naming ``on_host``.
     """
     with store.transaction() as state:
         instance = state.instance(uuid)
         if is_built(instance):
             return instance, False
+        check_not_deleted(instance, step, on_host)
         _begin(state, uuid, step, now)
         return state.instance(uuid), True
 
 
-def finish_step(store, uuid: str, step: str, now: str, **updates: Any) -> dict[str, Any]:
-    """Record a step's result; the last build step makes the instance active."""
+def finish_step(store, uuid: str, step: str, now: str, on_host: str | None = None, **updates: Any) -> dict[str, Any]:
+    """Record a step's result; the last build step makes the instance active.
+
+    A delete that started while the step ran wins: InstanceDeletedDuringBuild,
+    nothing recorded. An instance going active has no fault any more (Nova
+    shows one only in vm_state error); a failed attempt's fault stays in its
+    reschedule event.
+    """
     with store.transaction() as state:
+        check_not_deleted(state.instance(uuid), step, on_host)
         if step == states.SPAWNING:
-            updates.update(vm_state=states.ACTIVE, task_state=None, launched_at=now)
+            updates.update(vm_state=states.ACTIVE, task_state=None, launched_at=now, fault=None)
         state.save_instance(uuid, step, **updates)
         state.finish_event(uuid, STEP_EVENTS[step], "Success", now)
         if step == states.SPAWNING:
@@ -180,7 +206,7 @@ def finish_step(store, uuid: str, step: str, now: str, **updates: Any) -> dict[s
 
 
 def fail_step(store, uuid: str, step: str, error: exceptions.NimbusError, host: str | None, now: str) -> None:
-    """Record a failed step: fault, event result, vm_state error."""
+    """Record a failed step: fault, event result, vm_state error (unless a delete took the instance)."""
     with store.transaction() as state:
         record_failure(state, uuid, step, error, host, now)
         notifications.emit_build_error(store, state, uuid, error)
@@ -245,9 +271,10 @@ def _begin(state, uuid: str, step: str, now: str) -> None:
 
 
 def record_failure(state, uuid: str, step: str, error: exceptions.NimbusError, host: str | None, now: str) -> None:
+    # A delete that raced the build owns the instance now: leave it alone.
+    check_not_deleted(state.instance(uuid), step, host, cause=error.message)
     fault = error.to_fault(host)
     fault["created_at"] = now
-    # A delete that raced the build owns the instance now: leave it alone.
     state.save_instance(uuid, step, vm_state=states.ERROR, task_state=None, fault=fault)
     state.finish_event(uuid, STEP_EVENTS[step], "Error", now, details=notifications.event_details(fault, error))
     state.finish_action(uuid, now, message=error.message)

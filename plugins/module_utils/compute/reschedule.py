@@ -16,6 +16,10 @@ conductor does with the alternates the scheduler returned:
 * otherwise (an error no other host can fix, the attempts spent, or no
   alternate fits any more): the instance stays in vm_state error with its
   fault, task_state none, and its claim is dropped.
+
+An instance a delete took while it was being built (task_state deleting, or
+vm_state deleted) is left alone: the delete owns its record, ports and claim,
+so there is nothing to reschedule and nothing to release twice.
 """
 
 from __future__ import annotations
@@ -170,17 +174,18 @@ def reschedule(
 
     An instance still in a build step (the failure happened outside a step,
     so no fault was recorded) is first failed with ``message``, not
-    reschedulable.  An instance that is active, being deleted or already
-    rescheduled is returned unchanged.  When the rollback on the host failed
+    reschedulable.  An instance that is active, being deleted, deleted or
+    already rescheduled is returned unchanged (a deleted one by its uuid, not
+    as not found).  When the rollback on the host failed
     (``cleanup_failure``), nothing is rescheduled and the claim stays where
     the attempt's leftovers are, for the delete to release (Nova's "Could not
     clean up failed build, not rescheduling").
     """
     settings = scheduler_config(config)
     with store.transaction() as state:
-        instance = flow.get_instance(state, name_or_uuid)
+        instance = flow.build_instance(state, name_or_uuid)
         uuid = instance["uuid"]
-        if flow.is_built(instance) or instance["task_state"] == states.DELETING:
+        if flow.is_built(instance) or flow.is_being_deleted(instance):
             return instance, False, False
         if flow.is_scheduled(instance) and instance["vm_state"] == states.BUILDING:
             # Already rescheduled (or never failed): a repeated call changes nothing.
@@ -215,8 +220,14 @@ def run(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     """The body of the reschedule module (run in the controller's action plugin)."""
     store = store_for(params)
     if check_mode:
-        instance = flow.get_instance(store.snapshot(), params["instance"])
-        return {"changed": False, "rescheduled": False, "instance": instance, "host": instance.get("host")}
+        instance = flow.build_instance(store.snapshot(), params["instance"])
+        return {
+            "changed": False,
+            "rescheduled": False,
+            "deleted": flow.is_being_deleted(instance),
+            "instance": instance,
+            "host": instance.get("host"),
+        }
     instance, rescheduled, changed = reschedule(
         store,
         params["instance"],
@@ -229,6 +240,8 @@ def run(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     return {
         "changed": changed,
         "rescheduled": rescheduled,
+        # A delete took the instance during the build: not rescheduled, and the delete owns the record.
+        "deleted": flow.is_being_deleted(instance),
         "instance": instance,
         "host": instance.get("host") if rescheduled else None,
         "ansible_facts": {"nimbus_instance": instance},

@@ -16,3 +16,13 @@ def test_invalid_input_names_field_and_rule():
 def test_virt_errors_are_reschedulable_image_errors_are_not():
     assert exceptions.VirtError("boom").reschedulable
     assert not exceptions.ImageError("bad checksum").reschedulable
+
+
+def test_instance_deleted_during_build_names_instance_step_and_host_and_is_final():
+    error = exceptions.InstanceDeletedDuringBuild({"uuid": "u-1", "name": "web1"}, "spawning", "c1")
+    assert (
+        error.message
+        == "Instance web1 (u-1) was deleted while it was being built: the build stops in step spawning on c1"
+    )
+    assert not error.reschedulable and error.code == 409
+    assert error.to_fault("c1")["details"]["deleted_during_build"] is True

@@ -151,3 +151,75 @@ def test_rerun_of_a_step_converges_but_skipping_one_loses(store):
     assert not changed
     with pytest.raises(exceptions.UnexpectedTaskStateError):
         flow.begin_step(store, instance["uuid"], states.SPAWNING, NOW)
+
+
+def delete_partly(store, uuid):
+    """A delete that started (task_state deleting) and went no further."""
+    flow.begin_delete(store, uuid, NOW)
+
+
+def delete_fully(store, uuid):
+    """A delete run to its end, as the delete role does: ports released, record marked deleted."""
+    flow.begin_delete(store, uuid, NOW)
+    flow.deallocate_network(store, uuid)
+    flow.release_claim(store, uuid, NOW)
+
+
+def in_block_device_mapping(store):
+    """An instance scheduled on c1, its ports allocated, in its block_device_mapping step."""
+    uuid = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]["uuid"]
+    flow.allocate_network(store, uuid, NETWORKS, NOW)
+    flow.begin_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW, "c1")
+    return uuid
+
+
+BUILD_STEP_ENDS = {
+    "finish": lambda store, uuid: flow.finish_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW, "c1"),
+    "fail": lambda store, uuid: flow.fail_step(
+        store, uuid, states.BLOCK_DEVICE_MAPPING, exceptions.VirtError("disk vanished"), "c1", NOW
+    ),
+    "next step": lambda store, uuid: flow.begin_step(store, uuid, states.SPAWNING, NOW, "c1"),
+}
+
+
+@pytest.mark.parametrize("delete", [delete_partly, delete_fully], ids=["deleting", "deleted"])
+@pytest.mark.parametrize("end", list(BUILD_STEP_ENDS), ids=list(BUILD_STEP_ENDS))
+def test_a_build_step_loses_to_a_delete_and_says_so(store, delete, end):
+    uuid = in_block_device_mapping(store)
+    delete(store, uuid)
+    before = store.snapshot().instance(uuid)
+
+    with pytest.raises(exceptions.InstanceDeletedDuringBuild) as raised:
+        BUILD_STEP_ENDS[end](store, uuid)
+
+    error = raised.value
+    assert not error.reschedulable
+    assert f"web1 ({uuid}) was deleted while it was being built" in error.message
+    step = states.SPAWNING if end == "next step" else states.BLOCK_DEVICE_MAPPING
+    assert f"in step {step} on c1" in error.message
+    assert error.details == {
+        "instance_uuid": uuid,
+        "instance_name": "web1",
+        "step": step,
+        "host": "c1",
+        "deleted_during_build": True,
+    }
+    assert ("disk vanished" in error.message) == (end == "fail")
+    # The delete owns the record: no fault, no error state, no event written over it.
+    assert store.snapshot().instance(uuid) == before
+    assert before["fault"] is None and before["vm_state"] in (states.BUILDING, states.DELETED)
+
+
+def test_the_network_step_of_a_deleted_build_says_deleted_not_not_found(store):
+    uuid = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]["uuid"]
+    delete_fully(store, uuid)
+    with pytest.raises(exceptions.InstanceDeletedDuringBuild, match="in step networking on c1"):
+        flow.allocate_network(store, uuid, NETWORKS, NOW)
+    assert store.snapshot().data["ports"] == {}
+
+
+def test_a_step_finished_before_the_delete_started_still_records(store):
+    uuid = in_block_device_mapping(store)
+    flow.finish_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW, "c1", block_device_info={"disks": []})
+    deleting = flow.begin_delete(store, uuid, NOW)
+    assert deleting["task_state"] == states.DELETING and deleting["block_device_info"] == {"disks": []}

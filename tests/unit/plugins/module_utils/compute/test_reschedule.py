@@ -98,6 +98,10 @@ def test_a_rescheduled_build_finishes_active(store):
     assert instance["vm_state"] == states.ACTIVE and instance["task_state"] is None
     assert len(instance["attempts"]) == 2
     assert instance["actions"][-1]["finish_time"] == NOW
+    # The failed attempt's fault is history (its reschedule event), not the active instance's fault.
+    assert instance["fault"] is None
+    [event] = events(instance, reschedule.RESCHEDULE_EVENT)
+    assert event["details"]["fault"]["message"] == "boom"
 
 
 def test_not_reschedulable_fails_at_once_and_drops_the_claim(store):
@@ -237,3 +241,41 @@ def test_a_build_the_host_could_not_clean_up_is_not_rescheduled_and_keeps_its_cl
     event = events(instance, reschedule.RESCHEDULE_EVENT)[-1]
     assert event["result"] == "Error"
     assert event["details"]["reason"].startswith(f"Could not clean up failed build on {first['host']}")
+
+
+def test_a_build_deleted_meanwhile_is_not_rescheduled_and_not_found_is_not_the_answer(store):
+    uuid = build(store)["uuid"]
+    flow.allocate_network(store, uuid, NETWORKS, NOW)
+    flow.begin_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW)
+    flow.begin_delete(store, uuid, NOW)
+    flow.deallocate_network(store, uuid)
+    flow.release_claim(store, uuid, NOW)
+    before = store.snapshot().data
+
+    params = {"store_path": store.path, "instance": uuid, "hosts": THREE_HOSTS, "scheduler": {}, "failure": "x"}
+    result = reschedule.run(params, False)
+
+    assert result["deleted"] and not result["rescheduled"] and not result["changed"] and result["host"] is None
+    assert result["instance"]["vm_state"] == states.DELETED and result["instance"]["fault"] is None
+    assert store.snapshot().data == before
+    assert reschedule.run(params, True)["deleted"]
+
+
+def test_a_build_whose_delete_is_under_way_leaves_the_ports_and_claim_to_the_delete(store):
+    first = build(store)
+    uuid = first["uuid"]
+    flow.allocate_network(store, uuid, NETWORKS, NOW)
+    flow.begin_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW)
+    flow.begin_delete(store, uuid, NOW)
+
+    instance, rescheduled, changed = reschedule.reschedule(store, uuid, THREE_HOSTS, {}, NOW, message="lost")
+
+    assert not rescheduled and not changed and flow.is_being_deleted(instance) and instance["fault"] is None
+    assert store.snapshot().data["claims"][uuid]["host"] == first["host"]
+    # The delete then releases them itself, once, and ends the record.
+    assert flow.deallocate_network(store, uuid)[1]
+    deleted, dropped = flow.release_claim(store, uuid, NOW)
+    assert dropped and deleted["vm_state"] == states.DELETED
+    data = store.snapshot().data
+    assert data["ports"] == {} and data["claims"] == {}
+    assert not events(deleted, reschedule.RESCHEDULE_EVENT)
