@@ -6,6 +6,11 @@ One store transaction creates the instance records, resolves the request's
 hints and server group, runs the scheduler over the hosts' facts and the
 store's claims, and claims a host for every instance that fits: two runs at
 once can never claim the same room twice.
+
+A failed build of a requested name (vm_state error) is deleted by
+create_instance.yml before it schedules (the build_instance role's
+``nimbus_replace_failed_builds``); check mode, which deletes nothing,
+predicts that run: it schedules as if those instances were gone.
 """
 
 from __future__ import annotations
@@ -16,12 +21,35 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, notifications
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import request_spec as request_spec_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import host_state as host_state_mod
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import manager as scheduler
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
 
 SCHEDULE_EVENT = flow.STEP_EVENTS[states.SCHEDULING]
+
+
+def request_names(request: Any) -> list[str]:
+    """The names a raw build request gives its instances: NAME, or NAME-1..NAME-N for a multi-create.
+
+    A request too broken to name its instances names none: host_select then
+    refuses it, naming the bad field.
+    """
+    if not isinstance(request, dict) or not isinstance(request.get("name"), str) or not request["name"]:
+        return []
+    try:
+        max_count = request_spec_obj.normalise_counts(request)[1]
+        return request_spec_obj.instance_names(request["name"], max_count)
+    except exceptions.InvalidInput:
+        return []
+
+
+def failed_builds(instances: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
+    """The instances named in ``names`` whose build failed (vm_state error), in the order of ``names``."""
+    wanted = {name: index for index, name in enumerate(names)}
+    failed = [i for i in instances if i.get("name") in wanted and i.get("vm_state") == states.ERROR]
+    return sorted(failed, key=lambda instance: wanted[instance["name"]])
 
 
 def _instance_uuids(state, field: str, names: list[str]) -> list[str]:
@@ -34,24 +62,32 @@ def _instance_uuids(state, field: str, names: list[str]) -> list[str]:
     return uuids
 
 
-def _group_spec(state, group: dict[str, Any] | None, new_uuids: list[str]) -> dict[str, Any] | None:
+def _group_spec(
+    state, group: dict[str, Any] | None, new_uuids: list[str], gone: frozenset[str]
+) -> dict[str, Any] | None:
     """The group as the scheduler sees it: members (the new ones included) and the hosts of those placed."""
     if group is None:
         return None
     claims = state.data["claims"]
-    placed_hosts = [claims[member]["host"] for member in group["members"] if member in claims]
+    members = [member for member in group["members"] if member not in gone]
+    placed_hosts = [claims[member]["host"] for member in members if member in claims]
     return {
         "uuid": group["uuid"],
         "name": group["name"],
         "policy": group["policy"],
         "rules": dict(group.get("rules") or {}),
-        "members": [*group["members"], *new_uuids],
+        "members": [*members, *new_uuids],
         "hosts": placed_hosts,
     }
 
 
-def request_spec(state, request: dict[str, Any], instances: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the scheduler needs to place ``instances``; bad hints are InvalidInput naming the hint."""
+def request_spec(
+    state, request: dict[str, Any], instances: list[dict[str, Any]], gone: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """What the scheduler needs to place ``instances``; bad hints are InvalidInput naming the hint.
+
+    ``gone``: uuids of instances to count as deleted (check mode's replaced failed builds).
+    """
     hints = request["scheduler_hints"]
     group = None
     if hints["group"] is not None:
@@ -70,7 +106,7 @@ def request_spec(state, request: dict[str, Any], instances: list[dict[str, Any]]
             "same_host": _instance_uuids(state, "scheduler_hints.same_host", hints["same_host"]),
             "different_host": _instance_uuids(state, "scheduler_hints.different_host", hints["different_host"]),
         },
-        "group": _group_spec(state, group, uuids),
+        "group": _group_spec(state, group, uuids, gone),
         "instance_uuids": uuids,
         "min_count": request["min_count"],
     }
@@ -83,6 +119,21 @@ def _record_hints(instance: dict[str, Any], spec: dict[str, Any]) -> None:
         "group": (spec["group"] or {}).get("uuid"),
     }
     instance["force_hosts"] = list(spec["force_hosts"])
+
+
+def _claims_by_host(state, gone: frozenset[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each host's claims, without those of instances counted as deleted."""
+    return {
+        host: [claim for claim in claims if claim["instance_uuid"] not in gone]
+        for host, claims in state.claims_by_host().items()
+    }
+
+
+def _replaced_in_check_mode(existing: dict[str, dict[str, Any]], check_mode: bool) -> frozenset[str]:
+    """The failed builds a real run would have deleted before it got here (none outside check mode)."""
+    if not check_mode:
+        return frozenset()
+    return frozenset(instance["uuid"] for instance in existing.values() if instance["vm_state"] == states.ERROR)
 
 
 def schedule_instances(
@@ -100,20 +151,24 @@ def schedule_instances(
     ``min_count`` < ``max_count``, as many as fit are created (at least
     min_count); when fewer fit, none is placed and every requested instance is
     recorded in vm_state error with the NoValidHost fault, as Nova does.
-    Check mode runs the scheduler too, so it predicts a NoValidHost truthfully.
+    Check mode runs the scheduler too, so it predicts a NoValidHost truthfully,
+    and counts the requested names' failed builds as deleted (module
+    docstring). A real run that meets one refuses it (flow.existing_build).
     """
     settings = scheduler_config(config)
     names = request["names"]
     failure: exceptions.NimbusError | None = None
     with store.transaction() as state:
         existing = state.live_instances_by_name(names)
+        gone = _replaced_in_check_mode(existing, check_mode)
+        existing = {name: instance for name, instance in existing.items() if instance["uuid"] not in gone}
         if existing:
             return [flow.existing_build(existing[name]) for name in names if name in existing], False
         instances = [
             instance_obj.new_instance(request, now, name=name, launch_index=index) for index, name in enumerate(names)
         ]
-        spec = request_spec(state, request, instances)
-        host_states = host_state_mod.build_host_states(facts_by_host, state.claims_by_host(), settings)
+        spec = request_spec(state, request, instances, gone)
+        host_states = host_state_mod.build_host_states(facts_by_host, _claims_by_host(state, gone), settings)
         try:
             placements = scheduler.select_destinations(host_states, spec, settings, rng)
         except exceptions.NoValidHost as error:
