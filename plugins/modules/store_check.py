@@ -16,6 +16,11 @@ description:
     two of them can leave orphans. With O(repair=true) the module removes the orphans (claims and ports of
     missing or deleted instances, server group members that are missing or deleted) in one store transaction.
     Other violations are reported for an operator to resolve.
+  - A writer killed between writing its temp file (C(.<store file name>.XXXXXXXX.tmp), beside the store) and
+    renaming it over the store leaves that temp file behind. It breaks no record, so it is not a violation; it is
+    reported in RV(stale_temp_files), and O(repair=true) removes it. A temp file is stale when it is seen while
+    holding the store's lock, which every writer holds while its temp file exists, so a live writer's temp file
+    is never reported or removed (the module waits for that writer to finish).
   - Runs on the controller (in the action plugin's process).
 version_added: 0.2.0
 author: nimbus.compute developers (@nimbus-compute)
@@ -24,17 +29,19 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: With O(repair=true), reports what a repair would remove and what would remain, writing nothing.
+    description:
+      - With O(repair=true), reports what a repair would remove (orphans and stale temp files) and what would remain,
+        writing and removing nothing.
   diff_mode:
     support: none
     description: The violations repaired are returned in RV(repaired).
   idempotent:
     support: full
-    description: A repair leaves no orphans behind, so a second repair changes nothing.
+    description: A repair leaves no orphans and no stale temp files behind, so a second repair changes nothing.
 options:
   repair:
     description:
-      - Remove the orphans found, in one store transaction.
+      - Remove the orphans found and the stale temp files, in one store transaction.
       - When false, the module only reads the store and never reports a change.
     type: bool
     default: false
@@ -78,6 +85,21 @@ remaining:
   returned: always
   type: list
   elements: dict
+stale_temp_files:
+  description:
+    - Paths of the temp files of writes that were killed before their rename, found before any repair.
+    - They are not violations; they do not make RV(consistent) false.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/root/.local/state/nimbus/.store.json.k3x9a0zq.tmp"]
+removed_temp_files:
+  description:
+    - The stale temp files the repair removed (or would remove, in check mode); empty without O(repair).
+    - A removal makes the result changed.
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, store_check

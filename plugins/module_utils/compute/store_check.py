@@ -4,6 +4,8 @@
 
 Check mode repairs a copy of the data, so what it predicts (``repaired``,
 ``remaining``, ``changed``) is computed exactly as a real repair computes it.
+Stale temp files (writes killed before their rename) are reported apart from
+the violations: they break no record, they are litter; a repair removes them.
 """
 
 from __future__ import annotations
@@ -29,12 +31,37 @@ def check_data(data: dict[str, Any], repair: bool) -> dict[str, Any]:
     }
 
 
+def with_temp_files(result: dict[str, Any], stale: list[str], removed: list[str]) -> dict[str, Any]:
+    """``result`` with the stale temp files found and the ones removed (or to remove, in check mode)."""
+    return {
+        **result,
+        "changed": result["changed"] or bool(removed),
+        "stale_temp_files": stale,
+        "removed_temp_files": removed,
+    }
+
+
+def _stale_temp_files(store: Any) -> list[str]:
+    # Only a backend that writes through temp files (the JSON store) can leave them.
+    find = getattr(store, "stale_temp_files", None)
+    return find() if find is not None else []
+
+
+def _remove_stale_temp_files(store: Any) -> list[str]:
+    remove = getattr(store, "remove_stale_temp_files", None)
+    return remove() if remove is not None else []
+
+
 def store_check(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     store = store_for(params)
     if not params["repair"]:
-        return check_data(store.snapshot().data, repair=False)
+        return with_temp_files(check_data(store.snapshot().data, repair=False), _stale_temp_files(store), [])
     if check_mode:
-        return check_data(copy.deepcopy(store.snapshot().data), repair=True)
-    # One transaction: the orphans found are the ones removed, with no writer in between.
+        stale = _stale_temp_files(store)
+        return with_temp_files(check_data(copy.deepcopy(store.snapshot().data), repair=True), stale, stale)
+    # One transaction: the orphans found are the ones removed, with no writer in between; its
+    # exclusive lock also means no temp file left is a live writer's.
     with store.transaction() as state:
-        return check_data(state.data, repair=True)
+        stale = _stale_temp_files(store)
+        result = check_data(state.data, repair=True)
+        return with_temp_files(result, stale, _remove_stale_temp_files(store))

@@ -5,6 +5,10 @@
 Writes are atomic (temp file in the same directory, fsync, rename, fsync of the
 directory), so a crash leaves either the old or the new file, never half of one.
 A file that cannot be read is an error, never a reason to start afresh.
+
+A writer killed between creating its temp file ``.<name>.XXXXXXXX.tmp`` and the
+rename leaves that file behind. Only a holder of the exclusive lock writes, so
+a temp file seen while holding the lock belongs to no live writer: it is stale.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +28,9 @@ from ansible_collections.nimbus.compute.plugins.module_utils.store.state import 
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+TEMP_SUFFIX = ".tmp"
+# mkstemp's random part between prefix and suffix: eight of these characters.
+_TEMP_RANDOM = re.compile(r"[a-z0-9_]{8}")
 
 
 def _error(path: str, action: str, reason: Any) -> StoreError:
@@ -38,10 +46,24 @@ def serialise(data: dict[str, Any], path: str) -> bytes:
         raise _error(path, "write", f"data is not JSON-serialisable ({exc})") from exc
 
 
+def temp_file_prefix(path: str) -> str:
+    return f".{os.path.basename(path)}."
+
+
+def is_temp_file_of(path: str, name: str) -> bool:
+    """Whether the directory entry ``name`` is a temp file of a write of ``path`` (not of another store's)."""
+    prefix = temp_file_prefix(path)
+    if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)):
+        return False
+    return _TEMP_RANDOM.fullmatch(name[len(prefix) : -len(TEMP_SUFFIX)]) is not None
+
+
 def write_atomically(path: str, payload: bytes) -> None:
-    """Replace ``path`` with ``payload``: readers see the old file or the new one, never a mix."""
+    """Replace ``path`` with ``payload``: readers see the old file or the new one, never a mix.
+
+    Callers hold the store's exclusive lock (see the module's docstring)."""
     directory = os.path.dirname(path) or "."
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=temp_file_prefix(path), suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), FILE_MODE)
@@ -125,3 +147,39 @@ class JSONStore(Store):
             return StoreState(empty_data(), where=self.path)
         with self._locked(fcntl.LOCK_SH):
             return StoreState(self._load(), where=self.path)
+
+    def _temp_files(self) -> list[str]:
+        directory = os.path.dirname(self.path)
+        try:
+            names = os.listdir(directory)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise _error(self.path, "list the temp files of", exc) from exc
+        return sorted(os.path.join(directory, name) for name in names if is_temp_file_of(self.path, name))
+
+    def stale_temp_files(self) -> list[str]:
+        """Temp files of writes killed before their rename: listed under the lock, so no live writer's is among them."""
+        if getattr(self, "_in_transaction", False):
+            # This process holds the exclusive lock already; taking it again would deadlock.
+            return self._temp_files()
+        if not self._temp_files():
+            # Nothing to tell apart: the usual case takes no lock (and creates no lock file).
+            return []
+        with self._locked(fcntl.LOCK_SH):
+            return self._temp_files()
+
+    def remove_stale_temp_files(self) -> list[str]:
+        """Remove the stale temp files; the ones removed. Only inside a transaction: its lock keeps writers out."""
+        if not getattr(self, "_in_transaction", False):
+            raise StoreError(f"stale temp files of store {self.path} are removed only inside a transaction")
+        removed = []
+        for path in self._temp_files():
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise _error(self.path, f"remove the temp file {path} of", exc) from exc
+            removed.append(path)
+        return removed

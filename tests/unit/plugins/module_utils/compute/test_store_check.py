@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import pathlib
+import signal
+import threading
 
 import pytest
 
@@ -11,7 +15,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.store_check import store_check
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
-from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
+from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore, is_temp_file_of
 
 NOW = "2026-11-23T10:00:00Z"
 FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
@@ -78,3 +82,138 @@ def test_an_unreadable_store_fails_and_stays(path):
     with pytest.raises(StoreError, match="not valid JSON"):
         store_check({"store_path": path, "repair": True}, check_mode=False)
     assert pathlib.Path(path).read_text(encoding="utf-8") == "{not json"
+
+
+# Stale temp files: a writer killed before its rename leaves .store.json.XXXXXXXX.tmp behind.
+
+FORK = multiprocessing.get_context("fork")
+
+
+@pytest.fixture
+def consistent_path(tmp_path) -> str:
+    store = JSONStore(str(tmp_path / "store.json"))
+    with store.transaction() as state:
+        state.data["host_facts"]["c1"] = {"reported": NOW}
+    return store.path
+
+
+def temp_files(path: str) -> list[str]:
+    directory = os.path.dirname(path)
+    return sorted(os.path.join(directory, name) for name in os.listdir(directory) if name.endswith(".tmp"))
+
+
+def write_host_facts(path: str) -> None:
+    with JSONStore(path).transaction() as state:
+        state.data["host_facts"]["c9"] = {"reported": NOW}
+
+
+def killed_before_rename(path: str) -> None:
+    """A writer SIGKILLed after writing its temp file, before the rename; its lock dies with it."""
+
+    def die(*_args):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    os.replace = die  # in this forked child only
+    write_host_facts(path)
+
+
+def held_before_rename(path: str, written, release) -> None:
+    """A writer that stops, alive and holding the lock, between its temp file and the rename."""
+    rename = os.replace
+
+    def wait_then_rename(source, target):
+        written.set()
+        release.wait(10)
+        rename(source, target)
+
+    os.replace = wait_then_rename
+    write_host_facts(path)
+
+
+def test_a_killed_writers_temp_file_is_reported_predicted_and_removed(consistent_path):
+    child = FORK.Process(target=killed_before_rename, args=(consistent_path,), daemon=True)
+    child.start()
+    child.join(10)
+    assert child.exitcode == -signal.SIGKILL, f"the writer ended with {child.exitcode}, not killed"
+    left = temp_files(consistent_path)
+    assert len(left) == 1, left
+    report = store_check({"store_path": consistent_path, "repair": False}, check_mode=False)
+    assert (report["stale_temp_files"], report["removed_temp_files"], report["changed"]) == (left, [], False)
+    assert report["consistent"] is True
+    predicted = store_check({"store_path": consistent_path, "repair": True}, check_mode=True)
+    assert temp_files(consistent_path) == left
+    repaired = store_check({"store_path": consistent_path, "repair": True}, check_mode=False)
+    assert predicted == repaired
+    assert (repaired["stale_temp_files"], repaired["removed_temp_files"], repaired["changed"]) == (left, left, True)
+    assert temp_files(consistent_path) == []
+    # The killed write never landed; the store is the one before it.
+    assert list(JSONStore(consistent_path).snapshot().data["host_facts"]) == ["c1"]
+    again = store_check({"store_path": consistent_path, "repair": True}, check_mode=False)
+    assert (again["stale_temp_files"], again["removed_temp_files"], again["changed"]) == ([], [], False)
+
+
+def test_a_live_writers_temp_file_is_never_removed(consistent_path):
+    written, release = FORK.Event(), FORK.Event()
+    child = FORK.Process(target=held_before_rename, args=(consistent_path, written, release), daemon=True)
+    child.start()
+    try:
+        assert written.wait(10), "the writer never reached its rename"
+        results = []
+        checker = threading.Thread(
+            target=lambda: results.append(store_check({"store_path": consistent_path, "repair": True}, False))
+        )
+        checker.start()
+        checker.join(0.3)
+        assert checker.is_alive(), "store_check did not wait for the writer's lock"
+        assert len(temp_files(consistent_path)) == 1
+    finally:
+        release.set()
+        child.join(10)
+    checker.join(10)
+    assert child.exitcode == 0, f"the writer failed ({child.exitcode})"
+    assert (results[0]["stale_temp_files"], results[0]["removed_temp_files"], results[0]["changed"]) == ([], [], False)
+    assert sorted(JSONStore(consistent_path).snapshot().data["host_facts"]) == ["c1", "c9"]
+
+
+def test_only_this_stores_temp_files_are_touched(consistent_path):
+    directory = pathlib.Path(consistent_path).parent
+    ours = directory / ".store.json.ab_cd123.tmp"
+    others = [
+        ".store.json.x.abcd1234.tmp",
+        ".store.json.abc.tmp",
+        ".store.json.abcd1234.tmp.keep",
+        ".other.abcd1234.tmp",
+    ]
+    for name in [ours.name, *others]:
+        (directory / name).write_bytes(b"{")
+    result = store_check({"store_path": consistent_path, "repair": True}, check_mode=False)
+    assert result["removed_temp_files"] == [str(ours)]
+    assert not ours.exists()
+    assert all((directory / name).exists() for name in others)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (".store.json.k3_x9a0z.tmp", True),
+        (".store.json.k3_x9a0.tmp", False),
+        (".store.json.K3_X9A0Z.tmp", False),
+        (".store.json.x.k3_x9a0z.tmp", False),
+        ("store.json.k3_x9a0z.tmp", False),
+        (".store.json.k3_x9a0z.tmp.bak", False),
+        (".store.json.lock", False),
+    ],
+)
+def test_temp_file_names(name, expected):
+    assert is_temp_file_of("/state/store.json", name) is expected
+
+
+def test_temp_files_are_removed_only_under_the_exclusive_lock(consistent_path):
+    with pytest.raises(StoreError, match="only inside a transaction"):
+        JSONStore(consistent_path).remove_stale_temp_files()
+
+
+def test_no_stale_temp_file_means_no_lock_file(tmp_path):
+    store = JSONStore(str(tmp_path / "nothing" / "store.json"))
+    assert store.stale_temp_files() == []
+    assert not (tmp_path / "nothing").exists()

@@ -17,6 +17,7 @@ import time
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule, server_groups
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.store_check import store_check
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow, validate_request
 from ansible_collections.nimbus.compute.plugins.module_utils.store import consistency
@@ -115,8 +116,10 @@ def test_store_survives_200_kills_of_a_writer(tmp_path):
         instances_seen += len(JSONStore(path).snapshot().instances)
         leftovers = stale_temp_files(path)
         mid_write += bool(leftovers)
-        for name in leftovers:
-            os.unlink(os.path.join(os.path.dirname(path), name))
+        # store_check finds exactly the temp files the killed writer left, and its repair removes them.
+        repaired = store_check({"store_path": path, "repair": True}, check_mode=False)
+        assert [os.path.basename(name) for name in repaired["removed_temp_files"]] == sorted(leftovers)
+        assert stale_temp_files(path) == []
     elapsed = time.monotonic() - started
     # The kills landed while there was work in the store, and some inside write_atomically itself.
     assert instances_seen > KILLS // 2
