@@ -54,7 +54,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 removed:
-  description: Paths of the cached images and abandoned fetch temp files removed (or, in check mode, that would be removed).
+  description:
+    - Paths of the cached images and abandoned fetch temp files removed (or, in check mode, that would be removed).
   returned: always
   type: list
   elements: str
