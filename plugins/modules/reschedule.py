@@ -78,7 +78,7 @@ rescheduled:
 deleted:
   description:
     - Whether a delete took the instance while it was being built (task_state C(deleting) or vm_state C(deleted)).
-      Then nothing is rescheduled or released: the delete owns the record, the ports and the claim.
+      Then nothing is rescheduled or released; the delete owns the record, the ports and the claim.
   returned: always
   type: bool
 host:
