@@ -85,6 +85,28 @@ def check_not_deleted(instance: dict[str, Any], step: str, host: str | None, cau
         raise exceptions.InstanceDeletedDuringBuild(instance, step, host, cause)
 
 
+def stop_lost_build(
+    instance: dict[str, Any], step: str, host: str | None, now: str, cause: str | None = None
+) -> exceptions.InstanceDeletedDuringBuild | None:
+    """The error of a build a delete took, its create action closed; None while the build is still its own.
+
+    Only the build's own history is written (its open step event Error, its
+    create action finished, as Nova's instance-action-list shows a build that
+    lost to a delete): the states, fault, ports and claim are the delete's.
+    """
+    if not is_being_deleted(instance):
+        return None
+    error = exceptions.InstanceDeletedDuringBuild(instance, step, host, cause)
+    open_creates = [a for a in instance.get("actions") or [] if a["action"] == "create" and a["finish_time"] is None]
+    if open_creates:
+        create = open_creates[-1]
+        for event in create["events"]:
+            if event["finish_time"] is None:
+                event.update(finish_time=now, result="Error", details={"message": error.message})
+        create.update(finish_time=now, message=error.message)
+    return error
+
+
 def is_built(instance: dict[str, Any]) -> bool:
     """Active and idle: a step on it converges instead of moving task_state."""
     return instance["vm_state"] == states.ACTIVE and instance["task_state"] is None
@@ -116,7 +138,6 @@ def allocate_network(
     store, name_or_uuid: str, networks: dict[str, dict[str, Any]], now: str, check_mode: bool = False
 ) -> tuple[dict[str, Any], bool]:
     """The networking step: ports, MACs and IPs for every requested NIC."""
-    failure: exceptions.NimbusError | None = None
     with store.transaction() as state:
         instance = build_instance(state, name_or_uuid)
         uuid = instance["uuid"]
@@ -124,27 +145,35 @@ def allocate_network(
         if check_mode:
             return instance, len(before) != len(instance.get("requested_networks") or [])
         building = not is_built(instance)
-        if building:
-            check_not_deleted(instance, states.NETWORKING, instance.get("host"))
-            _begin(state, uuid, states.NETWORKING, now)
-        try:
-            network_info = network_api.allocate_for_instance(
-                state, uuid, instance.get("requested_networks") or [], networks, now
-            )
-        except exceptions.NimbusError as error:
-            failure = error
-            if building:
-                record_failure(state, uuid, states.NETWORKING, error, instance.get("host"), now)
-                notifications.emit_build_error(store, state, uuid, error)
-        else:
-            expected = states.NETWORKING if building else None
-            state.save_instance(uuid, expected, network_info=network_info)
-            if building:
-                state.finish_event(uuid, STEP_EVENTS[states.NETWORKING], "Success", instance_obj.utcnow())
+        failure = stop_lost_build(instance, states.NETWORKING, instance.get("host"), now) if building else None
+        if failure is None:
+            failure = _allocate(store, state, instance, networks, building, now)
         instance = state.instance(uuid)
     if failure is not None:
         raise failure
     return instance, before != instance["network_info"]
+
+
+def _allocate(
+    store, state, instance: dict[str, Any], networks: dict[str, dict[str, Any]], building: bool, now: str
+) -> exceptions.NimbusError | None:
+    """The networking step in the caller's transaction; its failure, recorded when building."""
+    uuid = instance["uuid"]
+    if building:
+        _begin(state, uuid, states.NETWORKING, now)
+    try:
+        network_info = network_api.allocate_for_instance(
+            state, uuid, instance.get("requested_networks") or [], networks, now
+        )
+    except exceptions.NimbusError as error:
+        if building:
+            record_failure(state, uuid, states.NETWORKING, error, instance.get("host"), now)
+            notifications.emit_build_error(store, state, uuid, error)
+        return error
+    state.save_instance(uuid, states.NETWORKING if building else None, network_info=network_info)
+    if building:
+        state.finish_event(uuid, STEP_EVENTS[states.NETWORKING], "Success", instance_obj.utcnow())
+    return None
 
 
 def deallocate_network(store, name_or_uuid: str, check_mode: bool = False) -> tuple[dict[str, Any] | None, bool]:
@@ -180,36 +209,45 @@ def begin_step(store, uuid: str, step: str, now: str, on_host: str | None = None
         instance = state.instance(uuid)
         if is_built(instance):
             return instance, False
-        check_not_deleted(instance, step, on_host)
-        _begin(state, uuid, step, now)
-        return state.instance(uuid), True
+        lost = stop_lost_build(instance, step, on_host, now)
+        if lost is None:
+            _begin(state, uuid, step, now)
+            return state.instance(uuid), True
+    raise lost
 
 
 def finish_step(store, uuid: str, step: str, now: str, on_host: str | None = None, **updates: Any) -> dict[str, Any]:
     """Record a step's result; the last build step makes the instance active.
 
     A delete that started while the step ran wins: InstanceDeletedDuringBuild,
-    nothing recorded. An instance going active has no fault any more (Nova
-    shows one only in vm_state error); a failed attempt's fault stays in its
-    reschedule event.
+    and only the build's own history is closed (stop_lost_build). An instance
+    going active has no fault any more (Nova shows one only in vm_state
+    error); a failed attempt's fault stays in its reschedule event.
     """
     with store.transaction() as state:
-        check_not_deleted(state.instance(uuid), step, on_host)
-        if step == states.SPAWNING:
-            updates.update(vm_state=states.ACTIVE, task_state=None, launched_at=now, fault=None)
-        state.save_instance(uuid, step, **updates)
-        state.finish_event(uuid, STEP_EVENTS[step], "Success", now)
-        if step == states.SPAWNING:
-            state.finish_action(uuid, now)
-            notifications.emit(store, state, "instance.create.end", uuid)
-        return state.instance(uuid)
+        lost = stop_lost_build(state.instance(uuid), step, on_host, now)
+        if lost is None:
+            if step == states.SPAWNING:
+                updates.update(vm_state=states.ACTIVE, task_state=None, launched_at=now, fault=None)
+            state.save_instance(uuid, step, **updates)
+            state.finish_event(uuid, STEP_EVENTS[step], "Success", now)
+            if step == states.SPAWNING:
+                state.finish_action(uuid, now)
+                notifications.emit(store, state, "instance.create.end", uuid)
+            return state.instance(uuid)
+    # Raised after the transaction, so that the closed history is saved.
+    raise lost
 
 
 def fail_step(store, uuid: str, step: str, error: exceptions.NimbusError, host: str | None, now: str) -> None:
     """Record a failed step: fault, event result, vm_state error (unless a delete took the instance)."""
     with store.transaction() as state:
-        record_failure(state, uuid, step, error, host, now)
-        notifications.emit_build_error(store, state, uuid, error)
+        lost = stop_lost_build(state.instance(uuid), step, host, now, cause=error.message)
+        if lost is None:
+            record_failure(state, uuid, step, error, host, now)
+            notifications.emit_build_error(store, state, uuid, error)
+            return
+    raise lost
 
 
 def begin_delete(store, name_or_uuid: str, now: str, check_mode: bool = False) -> dict[str, Any] | None:

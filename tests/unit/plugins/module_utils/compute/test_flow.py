@@ -205,9 +205,16 @@ def test_a_build_step_loses_to_a_delete_and_says_so(store, delete, end):
         "deleted_during_build": True,
     }
     assert ("disk vanished" in error.message) == (end == "fail")
-    # The delete owns the record: no fault, no error state, no event written over it.
-    assert store.snapshot().instance(uuid) == before
-    assert before["fault"] is None and before["vm_state"] in (states.BUILDING, states.DELETED)
+    # The delete owns the record: no fault, no error state, its own action untouched.
+    after = store.snapshot().instance(uuid)
+    assert {k: v for k, v in after.items() if k != "actions"} == {k: v for k, v in before.items() if k != "actions"}
+    assert after["fault"] is None and after["vm_state"] in (states.BUILDING, states.DELETED)
+    create, delete = after["actions"]
+    assert delete == before["actions"][1]
+    # The build closes only its own history, as instance-action-list shows a build that lost to a delete.
+    assert create["finish_time"] == NOW and create["message"] == error.message
+    open_step = [(e["event"], e["result"]) for e in create["events"] if e["event"] == "block_device_mapping"]
+    assert open_step == [("block_device_mapping", "Error")]
 
 
 def test_the_network_step_of_a_deleted_build_says_deleted_not_not_found(store):
