@@ -230,3 +230,16 @@ def test_a_step_finished_before_the_delete_started_still_records(store):
     flow.finish_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW, "c1", block_device_info={"disks": []})
     deleting = flow.begin_delete(store, uuid, NOW)
     assert deleting["task_state"] == states.DELETING and deleting["block_device_info"] == {"disks": []}
+
+
+def test_a_name_being_deleted_is_not_built_again_until_the_delete_ends(store):
+    uuid = in_block_device_mapping(store)
+    delete_partly(store, uuid)
+    with pytest.raises(
+        exceptions.Conflict, match=r"web1 \(.*\) is being deleted \(task_state deleting\); let the delete"
+    ):
+        schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    flow.deallocate_network(store, uuid)
+    flow.release_claim(store, uuid, NOW)
+    again, changed = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
+    assert changed and again["uuid"] != uuid
