@@ -5,7 +5,9 @@
 Around the module run on the compute host, the controller moves task_state
 forward (compare-and-swap), records the step's event and its result, or the
 fault when it fails. A delete that took the instance before or during the
-step makes it fail with InstanceDeletedDuringBuild and records nothing. Without ``store_path`` the module runs alone.
+step makes it fail with InstanceDeletedDuringBuild: no fault, no state, only
+the build's own create action closed (flow.stop_lost_build). Without
+``store_path`` the module runs alone.
 """
 
 from __future__ import annotations
