@@ -38,10 +38,10 @@ hosts: deps
 	$(PLAYBOOK) playbooks/prepare_hosts.yml
 
 demo: deps image hosts
-	$(PLAYBOOK) playbooks/create_instance.yml -e name=$(NAME)
+	$(PLAYBOOK) playbooks/create_instance.yml -e instance_name=$(NAME)
 
 delete: deps
-	$(PLAYBOOK) playbooks/delete_instance.yml -e name=$(NAME)
+	$(PLAYBOOK) playbooks/delete_instance.yml -e instance_name=$(NAME)
 
 test: deps image
 	tools/run_tests.sh

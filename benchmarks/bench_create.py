@@ -6,7 +6,7 @@
 Measures, in one run, the wall time from spawning ``ansible-playbook`` to its
 exit for
 
-  A  ours  playbooks/create_instance.yml -e name=bench-a-N   (ends at ACTIVE)
+  A  ours  playbooks/create_instance.yml -e instance_name=bench-a-N   (ends at ACTIVE)
   B  peer  benchmarks/peers/community_libvirt_create.yml     (ends when the
            domain is running)
 
@@ -135,10 +135,10 @@ class Ours(Side):
         return f"bench-a-{index}"
 
     def create_argv(self, index: int) -> list[str]:
-        return [*self.b.playbook, str(REPO / "playbooks/create_instance.yml"), "-e", f"name={self.name(index)}"]
+        return [*self.b.playbook, str(REPO / "playbooks/create_instance.yml"), "-e", f"instance_name={self.name(index)}"]
 
     def delete_argv(self, index: int) -> list[str]:
-        return [*self.b.playbook, str(REPO / "playbooks/delete_instance.yml"), "-e", f"name={self.name(index)}"]
+        return [*self.b.playbook, str(REPO / "playbooks/delete_instance.yml"), "-e", f"instance_name={self.name(index)}"]
 
     def domain_candidates(self, index: int) -> list[str]:
         # The domain may be named after the instance or (like Nova) not: also

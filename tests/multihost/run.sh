@@ -85,7 +85,7 @@ create() {
   local name=$1
   shift
   step "create $name $*"
-  ansible-playbook -i "$inventory" playbooks/create_instance.yml -e "name=$name" "$@"
+  ansible-playbook -i "$inventory" playbooks/create_instance.yml -e "instance_name=$name" "$@"
 }
 
 # check JSON: the placement and every guest, see check_placement.yml.
@@ -111,7 +111,7 @@ delete() {
   names=$(printf '"%s",' "$@")
   doomed=$(uuids "$@")
   step "delete $*"
-  ansible-playbook -i "$inventory" playbooks/delete_instance.yml -e "{\"names\": [${names%,}]}"
+  ansible-playbook -i "$inventory" playbooks/delete_instance.yml -e "{\"instance_names\": [${names%,}]}"
   ansible-playbook -i "$inventory" tests/multihost/check_gone.yml -e "{\"instance_uuids\": [$doomed]}"
 }
 
@@ -136,7 +136,7 @@ ansible -i "$inventory" localhost -m nimbus.compute.server_group \
 create db -e max_count=3 -e '{"scheduler_hints": {"group": "db"}}'
 check "{\"instance_names\": [$(names db 3)], \"expected_counts\": [1, 1, 1]}"
 step "a fourth member of db finds no valid host"
-if ansible-playbook -i "$inventory" playbooks/create_instance.yml -e name=db-4 \
+if ansible-playbook -i "$inventory" playbooks/create_instance.yml -e instance_name=db-4 \
   -e '{"scheduler_hints": {"group": "db"}}' >"$work/db-4.log" 2>&1; then
   cat "$work/db-4.log"
   echo "a fourth member of anti-affinity group db was built"
@@ -204,7 +204,7 @@ step "stop the libvirtd of c1 (by its pid file)"
 # shellcheck disable=SC2016 # expanded on c1, not here
 ansible -i "$inventory" c1 -m ansible.builtin.shell -a 'kill "$(cat /run/libvirtd.pid)"'
 step "a build on c1 while its libvirtd is gone is not rescheduled"
-if ansible-playbook -i "$inventory" playbooks/create_instance.yml -e name=stranded \
+if ansible-playbook -i "$inventory" playbooks/create_instance.yml -e instance_name=stranded \
   -e "$pack" \
   >"$work/stranded.log" 2>&1; then
   cat "$work/stranded.log"
@@ -228,7 +228,7 @@ delete anchor stranded
 step "a corrupt image aborts at once, without reschedule"
 corrupt_images=$(printf '{"nimbus_images": {"corrupt": {"source": "%s", "sha256": "%s", "disk_format": "qcow2"}}}' \
   "$repo/build/images/nimbus-tiny.qcow2" "$(printf '0%.0s' {1..64})")
-if ansible-playbook -i "$inventory" playbooks/create_instance.yml -e name=corrupt -e image=corrupt \
+if ansible-playbook -i "$inventory" playbooks/create_instance.yml -e instance_name=corrupt -e image=corrupt \
   -e "$corrupt_images" >"$work/corrupt.log" 2>&1; then
   cat "$work/corrupt.log"
   echo "a build with a corrupt image succeeded"
