@@ -135,10 +135,20 @@ class Ours(Side):
         return f"bench-a-{index}"
 
     def create_argv(self, index: int) -> list[str]:
-        return [*self.b.playbook, str(REPO / "playbooks/create_instance.yml"), "-e", f"instance_name={self.name(index)}"]
+        return [
+            *self.b.playbook,
+            str(REPO / "playbooks/create_instance.yml"),
+            "-e",
+            f"instance_name={self.name(index)}",
+        ]
 
     def delete_argv(self, index: int) -> list[str]:
-        return [*self.b.playbook, str(REPO / "playbooks/delete_instance.yml"), "-e", f"instance_name={self.name(index)}"]
+        return [
+            *self.b.playbook,
+            str(REPO / "playbooks/delete_instance.yml"),
+            "-e",
+            f"instance_name={self.name(index)}",
+        ]
 
     def domain_candidates(self, index: int) -> list[str]:
         # The domain may be named after the instance or (like Nova) not: also
