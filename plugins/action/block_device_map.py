@@ -18,3 +18,8 @@ class ActionModule(ComputeStepAction):
 
     def result_updates(self, module_result: dict[str, Any]) -> dict[str, Any]:
         return {"block_device_info": module_result["block_device_info"]}
+
+    def begin_updates(self, args: dict[str, Any]) -> dict[str, Any]:
+        # Where the disks go, known before the step can fail or be killed: a
+        # delete of a half-built instance removes them from there.
+        return {"instances_path": args["instances_path"]}

@@ -27,6 +27,11 @@ class ComputeStepAction(NimbusAction):
         """The instance fields this step's module result sets."""
         raise NotImplementedError
 
+    def begin_updates(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The instance fields recorded as the step begins, before the module runs."""
+        del args
+        return {}
+
     def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         if not args.get("store_path"):
             return self.execute(self.MODULE, args, task_vars)
@@ -40,7 +45,7 @@ class ComputeStepAction(NimbusAction):
             instance = flow.find_instance(store.snapshot(), uuid) or args["instance"]
             return self.with_instance(self.execute(self.MODULE, self.module_args(args, instance), task_vars), instance)
         host = self.host_name(task_vars)
-        instance, building = flow.begin_step(store, uuid, self.STEP, self.now(), host)
+        instance, building = flow.begin_step(store, uuid, self.STEP, self.now(), host, **self.begin_updates(args))
         try:
             result = self.execute(self.MODULE, self.module_args(args, instance), task_vars)
         except exceptions.NimbusError as error:

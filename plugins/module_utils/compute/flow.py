@@ -204,12 +204,16 @@ def release_ports(state, uuid: str) -> bool:
     return True
 
 
-def begin_step(store, uuid: str, step: str, now: str, on_host: str | None = None) -> tuple[dict[str, Any], bool]:
+def begin_step(
+    store, uuid: str, step: str, now: str, on_host: str | None = None, **updates: Any
+) -> tuple[dict[str, Any], bool]:
     """Move task_state to ``step`` unless the instance is built already.
 
     Returns the instance and whether the step is part of a build (False: the
     step only converges an active instance and records nothing). An instance
     a delete took raises InstanceDeletedDuringBuild, naming ``on_host``.
+    ``updates`` are saved with the new task_state, before the step runs
+    (where the step will leave things, for a delete of a half-built instance).
     """
     with store.transaction() as state:
         instance = state.instance(uuid)
@@ -217,7 +221,7 @@ def begin_step(store, uuid: str, step: str, now: str, on_host: str | None = None
             return instance, False
         lost = stop_lost_build(instance, step, on_host, now)
         if lost is None:
-            _begin(state, uuid, step, now)
+            _begin(state, uuid, step, now, **updates)
             return state.instance(uuid), True
     raise lost
 
@@ -309,8 +313,8 @@ def release_claim(store, name_or_uuid: str, now: str, check_mode: bool = False) 
         return state.instance(uuid), held or deleting
 
 
-def _begin(state, uuid: str, step: str, now: str) -> None:
-    state.save_instance(uuid, states.EXPECTED_BEFORE[step], task_state=step)
+def _begin(state, uuid: str, step: str, now: str, **updates: Any) -> None:
+    state.save_instance(uuid, states.EXPECTED_BEFORE[step], task_state=step, **updates)
     state.start_event(uuid, STEP_EVENTS[step], now)
 
 

@@ -243,3 +243,20 @@ def test_a_name_being_deleted_is_not_built_again_until_the_delete_ends(store):
     flow.release_claim(store, uuid, NOW)
     again, changed = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
     assert changed and again["uuid"] != uuid
+
+
+def test_a_step_records_where_it_will_leave_things_before_it_runs(store):
+    # block_device_map records its instances_path as the step begins: a build
+    # killed inside the step leaves its disks there, and the delete looks there.
+    uuid = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]["uuid"]
+    flow.allocate_network(store, uuid, NETWORKS, NOW)
+    flow.begin_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW, "c1", instances_path="/srv/nimbus/instances")
+    recorded = store.snapshot().instance(uuid)
+    assert (recorded["task_state"], recorded["instances_path"]) == ("block_device_mapping", "/srv/nimbus/instances")
+
+
+def test_a_step_on_a_built_instance_records_nothing_it_was_given(store):
+    instance, _ = build(store)
+    before = store.snapshot().instance(instance["uuid"])
+    flow.begin_step(store, instance["uuid"], states.BLOCK_DEVICE_MAPPING, NOW, "c1", instances_path="/elsewhere")
+    assert store.snapshot().instance(instance["uuid"]) == before
