@@ -86,14 +86,17 @@ def check_not_deleted(instance: dict[str, Any], step: str, host: str | None, cau
 
 
 def stop_lost_build(
-    instance: dict[str, Any], step: str, host: str | None, now: str, cause: str | None = None
+    store, state, uuid: str, step: str, host: str | None, now: str, cause: str | None = None
 ) -> exceptions.InstanceDeletedDuringBuild | None:
     """The error of a build a delete took, its create action closed; None while the build is still its own.
 
     Only the build's own history is written (its open step event Error, its
     create action finished, as Nova's instance-action-list shows a build that
-    lost to a delete): the states, fault, ports and claim are the delete's.
+    lost to a delete) and, once, instance.create.error (Nova notifies it for
+    an instance that disappeared during its build): the states, fault, ports
+    and claim are the delete's.
     """
+    instance = state.instance(uuid)
     if not is_being_deleted(instance):
         return None
     error = exceptions.InstanceDeletedDuringBuild(instance, step, host, cause)
@@ -104,6 +107,7 @@ def stop_lost_build(
             if event["finish_time"] is None:
                 event.update(finish_time=now, result="Error", details={"message": error.message})
         create.update(finish_time=now, message=error.message)
+        notifications.emit(store, state, "instance.create.error", uuid, error)
     return error
 
 
@@ -151,7 +155,9 @@ def allocate_network(
         if check_mode:
             return instance, len(before) != len(instance.get("requested_networks") or [])
         building = not is_built(instance)
-        failure = stop_lost_build(instance, states.NETWORKING, instance.get("host"), now) if building else None
+        failure = (
+            stop_lost_build(store, state, uuid, states.NETWORKING, instance.get("host"), now) if building else None
+        )
         if failure is None:
             failure = _allocate(store, state, instance, networks, building, now)
         instance = state.instance(uuid)
@@ -219,7 +225,7 @@ def begin_step(
         instance = state.instance(uuid)
         if is_built(instance):
             return instance, False
-        lost = stop_lost_build(instance, step, on_host, now)
+        lost = stop_lost_build(store, state, uuid, step, on_host, now)
         if lost is None:
             _begin(state, uuid, step, now, **updates)
             return state.instance(uuid), True
@@ -235,7 +241,7 @@ def finish_step(store, uuid: str, step: str, now: str, on_host: str | None = Non
     error); a failed attempt's fault stays in its reschedule event.
     """
     with store.transaction() as state:
-        lost = stop_lost_build(state.instance(uuid), step, on_host, now)
+        lost = stop_lost_build(store, state, uuid, step, on_host, now)
         if lost is None:
             if step == states.SPAWNING:
                 updates.update(vm_state=states.ACTIVE, task_state=None, launched_at=now, fault=None)
@@ -252,7 +258,7 @@ def finish_step(store, uuid: str, step: str, now: str, on_host: str | None = Non
 def fail_step(store, uuid: str, step: str, error: exceptions.NimbusError, host: str | None, now: str) -> None:
     """Record a failed step: fault, event result, vm_state error (unless a delete took the instance)."""
     with store.transaction() as state:
-        lost = stop_lost_build(state.instance(uuid), step, host, now, cause=error.message)
+        lost = stop_lost_build(store, state, uuid, step, host, now, cause=error.message)
         if lost is None:
             record_failure(state, uuid, step, error, host, now)
             notifications.emit_build_error(store, state, uuid, error)

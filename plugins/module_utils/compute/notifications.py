@@ -129,7 +129,13 @@ def block_devices(instance: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def fault_payload(fault: dict[str, Any] | None, error: BaseException | None = None) -> dict[str, Any] | None:
-    """Nova's ExceptionPayload from the instance's fault (and the error, when at hand)."""
+    """Nova's ExceptionPayload from the instance's fault (and the error, when at hand).
+
+    An error that recorded no fault (a build that lost to a delete, which owns
+    the record) is its own fault here, as Nova builds the payload from the exception.
+    """
+    if not fault and isinstance(error, NimbusError):
+        fault = error.to_fault(error.details.get("host"))
     if not fault:
         return None
     return {

@@ -237,3 +237,30 @@ def test_unwritable_path_is_a_store_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(exceptions.StoreError):
         notifications.append_line(str(blocker / "notifications.jsonl"), {"a": 1})
+
+
+def test_a_build_that_loses_to_a_delete_notifies_create_error_once(store, path):
+    # Nova notifies instance.create.error for an instance that disappeared during its build.
+    uuid = scheduled(store)
+    flow.allocate_network(store, uuid, NETWORKS, NOW)
+    flow.begin_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW, "c1")
+    delete(store, uuid)
+    with pytest.raises(exceptions.InstanceDeletedDuringBuild):
+        flow.finish_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW, "c1")
+    # The build's rescue may meet the deleted instance again: no second notification.
+    with pytest.raises(exceptions.InstanceDeletedDuringBuild):
+        flow.fail_step(store, uuid, states.BLOCK_DEVICE_MAPPING, exceptions.VirtError("gone"), "c1", NOW)
+    lines = read(path)
+    assert [line["event_type"] for line in lines] == [
+        "instance.create.start",
+        "instance.delete.start",
+        "instance.delete.end",
+        "instance.create.error",
+    ]
+    error = lines[-1]
+    assert error["priority"] == "ERROR"
+    assert data(error)["uuid"] == uuid
+    assert data(error)["state"] == states.DELETED
+    fault = data(error)["fault"]
+    assert (fault["exception"], fault["code"], fault["host"]) == ("InstanceDeletedDuringBuild", 409, "c1")
+    assert "was deleted while it was being built" in fault["exception_message"]
