@@ -88,7 +88,8 @@ options:
         C(img_config_drive_format) property, else V(config-2), when not given.
       - C(files) are Nova's injected files, checked against Nova's limits; the record keeps their paths and sizes
         only, and their contents reach the guest through M(nimbus.compute.block_device_map).
-      - Secrets do not belong here; pass C(user_data) and C(admin_pass) to M(nimbus.compute.block_device_map).
+      - C(user_data) (at most 65535 bytes) and C(admin_pass) (a string) are checked here and never recorded; they
+        reach the guest only through M(nimbus.compute.block_device_map), whose options for them are no_log.
     type: dict
   scheduler:
     description:

@@ -256,7 +256,7 @@ def test_a_step_records_where_it_will_leave_things_before_it_runs(store):
 
 
 def test_a_step_on_a_built_instance_records_nothing_it_was_given(store):
-    instance, _ = build(store)
+    instance = build(store)[0]
     before = store.snapshot().instance(instance["uuid"])
     flow.begin_step(store, instance["uuid"], states.BLOCK_DEVICE_MAPPING, NOW, "c1", instances_path="/elsewhere")
     assert store.snapshot().instance(instance["uuid"]) == before
