@@ -177,6 +177,13 @@ instances:
   returned: with O(state=present)
   type: list
   elements: dict
+recorded:
+  description:
+    - Whether the store holds RV(instances). False only in check mode for instances it would create, which have no
+      record for the build steps to run on.
+  returned: with O(state=present)
+  type: bool
+  sample: true
 instance:
   description: The (first) instance record as the store holds it.
   returned: always

@@ -39,6 +39,9 @@ def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     return {
         "changed": changed,
         "instances": instances,
+        # Check mode writes nothing: instances it would create have no record
+        # for the build steps to run on (it returns existing ones unchanged).
+        "recorded": not (check_mode and changed),
         "instance": first,
         "host": first.get("host"),
         "alternates": first.get("alternates", []),

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule, server_groups
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import controller, flow, schedule, server_groups
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
 from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
@@ -267,3 +267,29 @@ def test_check_mode_does_not_count_a_failed_build_in_its_group(store, policy):
     predicted, changed = schedule.schedule_instances(store, request(**hints), hosts, {}, NOW, check_mode=True)
 
     assert changed and predicted[0]["host"] == "c2"
+
+
+def test_host_select_says_whether_its_instances_have_records(tmp_path):
+    # Check mode predicts a new instance without writing it: the build steps then have nothing to run on.
+    params = {
+        "store_path": str(tmp_path / "store.json"),
+        "state": "present",
+        "request": {"name": "web1", "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]},
+        "flavors": FLAVORS,
+        "images": IMAGES,
+        "networks": NETWORKS,
+        "hosts": {"c1": HOST},
+        "scheduler": {},
+    }
+    predicted = controller.host_select(params, check_mode=True)
+    assert (predicted["changed"], predicted["recorded"], predicted["host"]) == (True, False, "c1")
+    made = controller.host_select(params, check_mode=False)
+    assert (made["changed"], made["recorded"]) == (True, True)
+    for check_mode in (True, False):
+        again = controller.host_select(params, check_mode=check_mode)
+        assert (again["changed"], again["recorded"], again["instance"]["uuid"]) == (
+            False,
+            True,
+            made["instance"]["uuid"],
+        )
+
