@@ -27,8 +27,14 @@ attributes:
     description: The module only reads.
 options:
   name:
-    description: Name or uuid of the instance; all instances when omitted.
+    description: Name or uuid of the instance; all instances when omitted (and O(names) too).
     type: str
+  names:
+    description:
+      - Names of instances; the live instance of each that has one, in this order. Reads only those, where leaving
+        out O(name) and O(names) returns every instance of the store.
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""

@@ -66,6 +66,7 @@ LIBVIRT_DOMAIN = {
 INSTANCE_INFO = {
     **STORE_PATH,
     "name": {"type": "str"},
+    "names": {"type": "list", "elements": "str"},
 }
 
 STORE_CHECK = {

@@ -74,6 +74,9 @@ def instance_info(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     if params.get("name"):
         found = flow.find_instance(state, params["name"])
         instances = [found] if found else []
+    elif params.get("names") is not None:
+        by_name = state.live_instances_by_name(params["names"])
+        instances = [by_name[name] for name in params["names"] if name in by_name]
     else:
         instances = [i for i in state.data.get("instances", {}).values() if i["vm_state"] != states.DELETED]
     return {"changed": False, "instances": instances}

@@ -293,3 +293,16 @@ def test_host_select_says_whether_its_instances_have_records(tmp_path):
             made["instance"]["uuid"],
         )
 
+
+def test_instance_info_reads_the_live_instances_of_given_names_in_their_order(store):
+    web = schedule.schedule_instances(store, request("web"), THREE_HOSTS, {}, NOW)[0][0]
+    db = schedule.schedule_instances(store, request("db"), THREE_HOSTS, {}, NOW)[0][0]
+    api = schedule.schedule_instances(store, request("api"), THREE_HOSTS, {}, NOW)[0][0]
+    flow.begin_delete(store, web["uuid"], NOW)
+    flow.release_claim(store, web["uuid"], NOW)
+    params = {"store_path": store.path, "name": None}
+    found = controller.instance_info({**params, "names": ["api", "web", "nobody", "db"]}, False)["instances"]
+    assert [instance["uuid"] for instance in found] == [api["uuid"], db["uuid"]]
+    assert controller.instance_info({**params, "names": []}, False)["instances"] == []
+    every = controller.instance_info({**params, "names": None}, False)["instances"]
+    assert sorted(i["uuid"] for i in every) == sorted([db["uuid"], api["uuid"]])
