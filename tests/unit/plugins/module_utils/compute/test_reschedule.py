@@ -107,10 +107,7 @@ def test_a_rescheduled_build_finishes_active(store):
 def test_not_reschedulable_fails_at_once_and_drops_the_claim(store):
     first = build(store)
     uuid = first["uuid"]
-    flow.begin_step(store, uuid, states.NETWORKING, NOW)
-    flow.finish_step(store, uuid, states.NETWORKING, NOW)
-    flow.begin_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW)
-    flow.fail_step(store, uuid, states.BLOCK_DEVICE_MAPPING, exceptions.ImageError("checksum mismatch"), "c1", NOW)
+    fail_attempt(store, uuid, exceptions.ImageError("checksum mismatch"))
     # The claim is still held: the give-up drops it even when no rollback did.
 
     instance, rescheduled, changed = reschedule.reschedule(store, uuid, THREE_HOSTS, {}, NOW)
@@ -225,10 +222,7 @@ def test_the_module_body_reports_the_new_host(store):
 def test_a_build_the_host_could_not_clean_up_is_not_rescheduled_and_keeps_its_claim(store):
     first = build(store)
     uuid = first["uuid"]
-    flow.begin_step(store, uuid, states.NETWORKING, NOW)
-    flow.finish_step(store, uuid, states.NETWORKING, NOW)
-    flow.begin_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW)
-    flow.fail_step(store, uuid, states.BLOCK_DEVICE_MAPPING, exceptions.VirtError("libvirtd gone"), "c1", NOW)
+    fail_attempt(store, uuid, exceptions.VirtError("libvirtd gone"))
 
     instance, rescheduled, changed = reschedule.reschedule(
         store, uuid, THREE_HOSTS, {}, NOW, cleanup_failure="cannot connect to libvirtd"
