@@ -4,10 +4,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import reschedule
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, reschedule
 from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import ControllerAction
 
 
 class ActionModule(ControllerAction):
-    ARGUMENT_SPEC = reschedule.ARGUMENT_SPEC
+    ARGUMENT_SPEC = argspecs.RESCHEDULE
     BODY = reschedule.run

@@ -92,12 +92,12 @@ instance:
   type: dict
 """
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import reschedule
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, reschedule
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
 
 
 def main() -> None:
-    run_module(reschedule.ARGUMENT_SPEC, reschedule.run)
+    run_module(argspecs.RESCHEDULE, reschedule.run)
 
 
 if __name__ == "__main__":

@@ -88,3 +88,12 @@ IMAGE_CACHE = {
     **INSTANCES_PATH,
     "remove_unused_original_minimum_age_seconds": {"type": "int", "default": 86400},
 }
+
+RESCHEDULE = {
+    **STORE_PATH,
+    "instance": {"type": "str", "required": True},
+    "hosts": {"type": "dict", "default": {}},
+    "scheduler": {"type": "dict", "default": {}},
+    "failure": {"type": "str"},
+    "cleanup_failure": {"type": "str"},
+}

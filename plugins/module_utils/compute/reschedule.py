@@ -28,7 +28,7 @@ import random
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, flow
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
@@ -37,15 +37,6 @@ from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import ma
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
 
 RESCHEDULE_EVENT = "reschedule"
-
-ARGUMENT_SPEC = {
-    **argspecs.STORE_PATH,
-    "instance": {"type": "str", "required": True},
-    "hosts": {"type": "dict", "default": {}},
-    "scheduler": {"type": "dict", "default": {}},
-    "failure": {"type": "str"},
-    "cleanup_failure": {"type": "str"},
-}
 
 
 def reschedule_spec(state, instance: dict[str, Any]) -> dict[str, Any]:
