@@ -91,6 +91,13 @@ options:
       - C(user_data) (at most 65535 bytes) and C(admin_pass) (a string) are checked here and never recorded; they
         reach the guest only through M(nimbus.compute.block_device_map), whose options for them are no_log.
     type: dict
+  replace_failed:
+    description:
+      - Whether the caller deletes the request's failed builds (vm_state V(error)) before this runs, as the
+        C(build_instance) role does with C(nimbus_replace_failed_builds). Check mode then predicts their replacement.
+      - V(false) refuses a failed build of a requested name, in check mode too, as a real run does.
+    type: bool
+    default: false
   scheduler:
     description:
       - Scheduler options in Nova's names (the inventory variable C(nimbus_scheduler)), each checked.

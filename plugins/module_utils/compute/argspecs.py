@@ -31,6 +31,7 @@ HOST_SELECT = {
     "networks": {"type": "dict", "default": {}},
     "hosts": {"type": "dict", "default": {}},
     "scheduler": {"type": "dict", "default": {}},
+    "replace_failed": {"type": "bool", "default": False},
 }
 
 NETWORK_ALLOCATE = {

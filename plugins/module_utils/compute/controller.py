@@ -33,7 +33,13 @@ def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         if not isinstance(report, dict):
             raise exceptions.InvalidInput(f"hosts.{host}", "must be the host's nimbus_host facts (from host_facts)")
     instances, changed = schedule.schedule_instances(
-        store, request, params["hosts"], params["scheduler"], utcnow(), check_mode
+        store,
+        request,
+        params["hosts"],
+        params["scheduler"],
+        utcnow(),
+        check_mode,
+        replace_failed=params.get("replace_failed", False),
     )
     first = instances[0]
     return {

@@ -125,16 +125,17 @@ def existing_build(instance: dict[str, Any]) -> dict[str, Any]:
     """A second request for a name: the instance it already is, if usable."""
     if is_built(instance) or is_scheduled(instance):
         return instance
-    if is_being_deleted(instance):
-        raise exceptions.Conflict(
-            f"instance {instance['name']} ({instance['uuid']}) is being deleted (task_state deleting); "
-            "let the delete finish, then build it again",
-            instance_uuid=instance["uuid"],
-        )
+    # A failed build first, even when a delete of it stopped half way: deleting it (again) is the way on.
     if instance["vm_state"] == states.ERROR:
         raise exceptions.Conflict(
             f"instance {instance['name']} ({instance['uuid']}) is in vm_state error: "
             f"{(instance.get('fault') or {}).get('message', 'no fault recorded')}; delete it before building it again",
+            instance_uuid=instance["uuid"],
+        )
+    if is_being_deleted(instance):
+        raise exceptions.Conflict(
+            f"instance {instance['name']} ({instance['uuid']}) is being deleted (task_state deleting); "
+            "let the delete finish, then build it again",
             instance_uuid=instance["uuid"],
         )
     raise exceptions.Conflict(

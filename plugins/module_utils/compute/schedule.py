@@ -9,8 +9,9 @@ once can never claim the same room twice.
 
 A failed build of a requested name (vm_state error) is deleted by
 create_instance.yml before it schedules (the build_instance role's
-``nimbus_replace_failed_builds``); check mode, which deletes nothing,
-predicts that run: it schedules as if those instances were gone.
+``nimbus_replace_failed_builds``, passed as ``replace_failed``); check mode,
+which deletes nothing, predicts that run: it schedules as if those instances
+were gone. Without ``replace_failed`` it is refused (flow.existing_build).
 """
 
 from __future__ import annotations
@@ -129,9 +130,9 @@ def _claims_by_host(state, gone: frozenset[str]) -> dict[str, list[dict[str, Any
     }
 
 
-def _replaced_in_check_mode(existing: dict[str, dict[str, Any]], check_mode: bool) -> frozenset[str]:
-    """The failed builds a real run would have deleted before it got here (none outside check mode)."""
-    if not check_mode:
+def _replaced_in_check_mode(existing: dict[str, dict[str, Any]], predict_replacement: bool) -> frozenset[str]:
+    """The failed builds a real run would have deleted before it got here (none unless predicting that)."""
+    if not predict_replacement:
         return frozenset()
     return frozenset(instance["uuid"] for instance in existing.values() if instance["vm_state"] == states.ERROR)
 
@@ -144,6 +145,7 @@ def schedule_instances(
     now: str,
     check_mode: bool = False,
     rng: random.Random | None = None,
+    replace_failed: bool = False,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Create the request's instance records and claim a host for each; (instances, changed).
 
@@ -152,15 +154,16 @@ def schedule_instances(
     min_count); when fewer fit, none is placed and every requested instance is
     recorded in vm_state error with the NoValidHost fault, as Nova does.
     Check mode runs the scheduler too, so it predicts a NoValidHost truthfully,
-    and counts the requested names' failed builds as deleted (module
-    docstring). A real run that meets one refuses it (flow.existing_build).
+    and with ``replace_failed`` counts the requested names' failed builds as
+    deleted (module docstring). A real run that meets one refuses it
+    (flow.existing_build), as check mode does without ``replace_failed``.
     """
     settings = scheduler_config(config)
     names = request["names"]
     failure: exceptions.NimbusError | None = None
     with store.transaction() as state:
         existing = state.live_instances_by_name(names)
-        gone = _replaced_in_check_mode(existing, check_mode)
+        gone = _replaced_in_check_mode(existing, check_mode and replace_failed)
         existing = {name: instance for name, instance in existing.items() if instance["uuid"] not in gone}
         if existing:
             return [flow.existing_build(existing[name]) for name in names if name in existing], False

@@ -215,7 +215,9 @@ def test_check_mode_predicts_the_rebuild_of_a_failed_build_whose_claim_fills_the
     fail_build(store, failed)
     before = store.snapshot().data
 
-    predicted, changed = schedule.schedule_instances(store, request(), ONE_ROOM, {}, NOW, check_mode=True)
+    predicted, changed = schedule.schedule_instances(
+        store, request(), ONE_ROOM, {}, NOW, check_mode=True, replace_failed=True
+    )
 
     assert changed
     assert [(i["name"], i["host"], i["vm_state"]) for i in predicted] == [("web", "c1", "building")]
@@ -228,6 +230,15 @@ def test_a_real_run_still_refuses_a_failed_build_nobody_deleted(store):
     fail_build(store, failed)
     with pytest.raises(exceptions.Conflict, match=r"web \(.*\) is in vm_state error: libvirtd gone; delete it"):
         schedule.schedule_instances(store, request(), ONE_ROOM, {}, NOW)
+
+
+def test_check_mode_without_replace_failed_predicts_the_refusal(store):
+    failed = schedule.schedule_instances(store, request(), ONE_ROOM, {}, NOW)[0][0]
+    fail_build(store, failed)
+    before = store.snapshot().data
+    with pytest.raises(exceptions.Conflict, match=r"web \(.*\) is in vm_state error: libvirtd gone; delete it"):
+        schedule.schedule_instances(store, request(), ONE_ROOM, {}, NOW, check_mode=True)
+    assert store.snapshot().data == before
 
 
 def test_after_the_delete_the_name_is_built_afresh_and_a_rerun_changes_nothing(store):
@@ -248,8 +259,12 @@ def test_check_mode_of_a_multi_create_keeps_the_built_and_predicts_only_the_fail
     built, failed = schedule.schedule_instances(store, request(max_count=2), TWO_ROOMS, {}, NOW)[0]
     fail_build(store, failed)
 
-    kept, changed = schedule.schedule_instances(store, request(max_count=2), TWO_ROOMS, {}, NOW, check_mode=True)
-    predicted, changed_one = schedule.schedule_instances(store, request("web-2"), TWO_ROOMS, {}, NOW, True)
+    kept, changed = schedule.schedule_instances(
+        store, request(max_count=2), TWO_ROOMS, {}, NOW, check_mode=True, replace_failed=True
+    )
+    predicted, changed_one = schedule.schedule_instances(
+        store, request("web-2"), TWO_ROOMS, {}, NOW, True, replace_failed=True
+    )
 
     assert not changed and [i["uuid"] for i in kept] == [built["uuid"]]
     assert changed_one and [(i["name"], i["host"]) for i in predicted] == [("web-2", "c1")]
@@ -264,7 +279,9 @@ def test_check_mode_does_not_count_a_failed_build_in_its_group(store, policy):
     failed = schedule.schedule_instances(store, request(availability_zone=":c1", **hints), hosts, {}, NOW)[0][0]
     fail_build(store, failed)
 
-    predicted, changed = schedule.schedule_instances(store, request(**hints), hosts, {}, NOW, check_mode=True)
+    predicted, changed = schedule.schedule_instances(
+        store, request(**hints), hosts, {}, NOW, check_mode=True, replace_failed=True
+    )
 
     assert changed and predicted[0]["host"] == "c2"
 
