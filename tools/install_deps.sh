@@ -76,6 +76,27 @@ else
   log "system packages: all ${#wanted[@]} installed"
 fi
 
+# --- cloud-init's own code, for the tests ------------------------------------
+# Unit tests read our config drives and NoCloud seeds with cloud-init's own
+# readers (the reader that counts in a guest).  Debian's package, the one the
+# cloud image carries, is unpacked here, not installed: no services appear.
+cloud_init_dir="$repo/build/cloud-init"
+if [ -d "$cloud_init_dir/usr/lib/python3/dist-packages/cloudinit" ]; then
+  log "cloud-init for the tests: $(cat "$cloud_init_dir/VERSION" 2>/dev/null || echo unpacked)"
+else
+  download=$(mktemp -d)
+  if ! (cd "$download" && apt-get download -q cloud-init >/dev/null 2>&1); then
+    log "apt-get update (to download cloud-init)"
+    apt-get update -q
+    (cd "$download" && apt-get download -q cloud-init)
+  fi
+  rm -rf "$cloud_init_dir"
+  dpkg-deb -x "$download"/cloud-init_*.deb "$cloud_init_dir"
+  dpkg-deb -f "$download"/cloud-init_*.deb Version >"$cloud_init_dir/VERSION"
+  rm -rf "$download"
+  log "cloud-init for the tests: unpacked $(cat "$cloud_init_dir/VERSION") into build/cloud-init"
+fi
+
 # --- virtualenv --------------------------------------------------------------
 venv_stamp="$stamps/venv"
 venv_fresh() {

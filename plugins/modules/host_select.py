@@ -77,6 +77,9 @@ options:
       - The build request, required with O(state=present).
       - Keys C(name), C(flavor), C(image), C(networks) (a list of C({network, fixed_ip})), and optionally
         C(key_name), C(public_keys), C(metadata).
+      - C(public_keys) maps key names to OpenSSH public keys (one line each). Every one of them reaches the guest's
+        default user through the config drive (Nova's C(public_keys) and C(keys)); with C(key_name), only the key
+        of that name does, as Nova's key_name picks one of the user's key pairs.
       - C(availability_zone) is a zone name, or Nova's C(zone:host) (or C(:host)) to force the instance onto that
         host; the filters still check the forced host, as Nova's placement checks its capacity.
       - C(min_count) and C(max_count) (integers, 1 to 1000) ask for several instances in one request.

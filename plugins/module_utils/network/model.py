@@ -105,38 +105,38 @@ def _entry_type(version: int, dhcp: bool) -> str:
     return "ipv4_dhcp" if dhcp else "ipv4"
 
 
-def _network_entries(vif: dict[str, Any], first_index: int) -> list[dict[str, Any]]:
-    """One entry per fixed IP.  Nova leaves the address out of ipv4_dhcp entries; we keep it so a
-    guest without a DHCP client still knows its address (cloud-init ignores it for DHCP).
-    IPv6 addresses are static (type ipv6): libvirt's networks serve no DHCPv6 here."""
-    entries = []
-    dhcp = bool(vif["network"]["meta"].get("dhcp"))
-    for subnet in vif["network"]["subnets"]:
-        for ip in subnet["ips"]:
-            entries.append(
-                {
-                    "id": f"network{first_index + len(entries)}",
-                    "type": _entry_type(_version(subnet), dhcp),
-                    "link": vif["devname"],
-                    "ip_address": ip["address"],
-                    "netmask": _netmask(subnet["cidr"]),
-                    "routes": _routes(subnet),
-                    "network_id": vif["network"]["id"],
-                    "services": _dns_services(subnet),
-                }
-            )
-    return entries
+def _network_entry(vif: dict[str, Any], subnet: dict[str, Any], ip: dict[str, Any], number: int) -> dict[str, Any]:
+    """One entry of ``networks`` for a fixed IP, as Nova's netutils ``_get_nets`` writes it.
+
+    An ``ipv4_dhcp`` entry names only its link and network, as Nova's does: an
+    address, netmask or routes beside it would make cloud-init configure them
+    statically next to the lease.  IPv6 addresses are static (type ipv6):
+    libvirt's networks serve no DHCPv6 here.
+    """
+    entry_type = _entry_type(_version(subnet), bool(vif["network"]["meta"].get("dhcp")))
+    entry: dict[str, Any] = {"id": f"network{number}", "type": entry_type, "link": vif["devname"]}
+    if entry_type != "ipv4_dhcp":
+        entry.update(
+            ip_address=ip["address"],
+            netmask=_netmask(subnet["cidr"]),
+            routes=_routes(subnet),
+            services=_dns_services(subnet),
+        )
+    entry["network_id"] = vif["network"]["id"]
+    return entry
 
 
 def network_data_from_network_info(network_info: list[dict[str, Any]]) -> dict[str, Any]:
-    """OpenStack's network_data.json (links, networks, services) for the config drive."""
+    """OpenStack's network_data.json (links, networks, services) for the config drive.
+
+    ``services`` holds every subnet's name servers, DHCP ones too, as Nova's.
+    """
     links = [_link(vif) for vif in network_info]
     networks: list[dict[str, Any]] = []
-    for vif in network_info:
-        networks.extend(_network_entries(vif, len(networks)))
     services: list[dict[str, str]] = []
-    for network in networks:
-        for service in network["services"]:
-            if service not in services:
-                services.append(service)
+    for vif in network_info:
+        for subnet in vif["network"]["subnets"]:
+            for ip in subnet["ips"]:
+                networks.append(_network_entry(vif, subnet, ip, len(networks)))
+            services.extend(service for service in _dns_services(subnet) if service not in services)
     return {"links": links, "networks": networks, "services": services}

@@ -171,10 +171,6 @@ def _cached_image(base_dir: str, image: dict[str, Any], existing_disk: dict[str,
     return path if os.path.exists(path) else None
 
 
-def _config_drive_files(config_drive: dict[str, Any]) -> dict[str, bytes]:
-    return configdrive.drive_files(config_drive)
-
-
 def _undo(undo: list[Callable[[], None]]) -> None:
     for step in reversed(undo):
         step()
@@ -403,7 +399,7 @@ def _plan_config_drive(
     config_drive: dict[str, Any] | None, drive_path: str, digest_path: str
 ) -> tuple[dict[str, bytes] | None, str | None, bool, list[str]]:
     """(files, their digest, whether to build the drive, stale files to remove)."""
-    drive_files = _config_drive_files(config_drive) if config_drive is not None else None
+    drive_files = configdrive.drive_files(config_drive) if config_drive is not None else None
     drive_digest = configdrive.content_sha256(drive_files) if drive_files is not None else None
     build_drive = drive_files is not None and config_drive_needs_build(
         os.path.exists(drive_path), read_recorded_digest(digest_path), drive_digest
@@ -495,7 +491,7 @@ def _ensure(spec: dict[str, Any], check_mode: bool, connection: _Connection) -> 
                 _write_text_atomic(os.path.join(directory, VOLUMES_RECORD), json.dumps(record) + "\n")
             if build_drive:
                 drive_existed = os.path.exists(drive_path)
-                configdrive.write_iso(drive_path, drive_files)
+                configdrive.write_iso(drive_path, configdrive.with_random_seed(drive_files))
                 if not drive_existed:
                     undo.append(_remove_file(drive_path))
                 _write_text_atomic(digest_path, drive_digest + "\n")

@@ -9,12 +9,15 @@ under each of Nova's dated version folders (each with the files that version
 had), and injected files under ``openstack/content/NNNN``.  A NoCloud seed
 (``virt/nocloud.py``, label ``cidata``) is the alternative format.
 
-Nova's ``random_seed`` is left out: it would make every build differ, and the
-drive is rebuilt only when its content changes.
+Nova's ``random_seed`` (512 random bytes, base64, from Havana on; cloud-init
+seeds the guest's RNG with it) is added only when the drive is written
+(``with_random_seed``): the digest that decides whether a drive must be
+rebuilt is taken without it, so a re-run does not rebuild an unchanged drive.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -54,7 +57,10 @@ ROCKY = "2018-08-27"
 VICTORIA = "2020-10-14"
 OPENSTACK_VERSIONS = (FOLSOM, GRIZZLY, HAVANA, LIBERTY, NEWTON_ONE, NEWTON_TWO, OCATA, ROCKY, VICTORIA)
 # meta_data.json keys that appeared after Folsom: older versions go without them.
-META_DATA_KEY_SINCE = {"devices": NEWTON_ONE, "project_id": ROCKY}
+META_DATA_KEY_SINCE = {"devices": NEWTON_ONE, "project_id": ROCKY, "random_seed": HAVANA}
+RANDOM_SEED_BYTES = 512
+# Nova's instances always have a project; ours until requests name one.
+DEFAULT_PROJECT_ID = "default"
 
 
 def _since(version: str, first: str) -> bool:
@@ -123,6 +129,21 @@ def drive_files(config_drive: dict[str, Any]) -> dict[str, bytes]:
     return config_drive_files(
         config_drive["meta_data"], config_drive["network_data"], user_data, config_drive.get("vendor_data"), injected
     )
+
+
+def with_random_seed(files: dict[str, bytes], seed: bytes | None = None) -> dict[str, bytes]:
+    """``files`` with Nova's ``random_seed`` in every meta_data.json of a version that has it.
+
+    A NoCloud seed has no such key and is returned as it is.
+    """
+    encoded = base64.b64encode(seed if seed is not None else os.urandom(RANDOM_SEED_BYTES)).decode("ascii")
+    seeded = dict(files)
+    for path, content in files.items():
+        folder, _sep, name = path.rpartition("/")
+        version = folder.rpartition("/")[2]
+        if name == "meta_data.json" and _since(version, META_DATA_KEY_SINCE["random_seed"]):
+            seeded[path] = json.dumps({**json.loads(content), "random_seed": encoded}).encode()
+    return seeded
 
 
 def volume_label(files: dict[str, bytes]) -> str:
@@ -230,37 +251,39 @@ def build_config_drive(
     write_iso(path, config_drive_files(meta_data, network_data, user_data, vendor_data))
 
 
-def _key_pairs(instance: dict[str, Any]) -> list[dict[str, str]]:
-    pairs = instance.get("key_pairs")
-    if pairs is None and instance.get("key_name") and instance.get("key_data"):
-        pairs = [{"name": instance["key_name"], "public_key": instance["key_data"]}]
-    return [
-        {"name": pair["name"], "type": pair.get("type", "ssh"), "data": pair.get("public_key", pair.get("data"))}
-        for pair in pairs or []
-    ]
+def _keys(instance: dict[str, Any]) -> list[dict[str, str]]:
+    """The instance's key pairs as Nova's ``keys``: ``key_name``'s key alone, else every key of ``public_keys``.
+
+    ``public_keys`` maps key names to OpenSSH public keys (the request's
+    option); ``key_name`` picks one of them, as Nova's key_name picks one of
+    the user's key pairs.
+    """
+    public_keys = instance.get("public_keys") or {}
+    key_name = instance.get("key_name")
+    names = [key_name] if key_name else sorted(public_keys)
+    return [{"name": name, "type": "ssh", "data": public_keys[name]} for name in names if name in public_keys]
 
 
 def meta_data_for(instance: dict[str, Any], admin_pass: str | None) -> dict[str, Any]:
-    """Nova's openstack/latest/meta_data.json for ``instance``.
+    """Nova's openstack/latest/meta_data.json for ``instance`` (without ``random_seed``, see ``with_random_seed``).
 
     Reads ``uuid``, ``name``, ``hostname`` (default: name), ``launch_index``,
-    ``availability_zone``, ``metadata`` (or ``meta``) and the key pairs as
-    ``key_pairs: [{name, public_key}]`` (or Nova's ``key_name`` + ``key_data``).
+    ``availability_zone``, ``metadata``, ``project_id`` and the keys
+    (``public_keys`` and ``key_name``, as the instance record holds them).
     """
-    keys = _key_pairs(instance)
+    keys = _keys(instance)
     meta_data: dict[str, Any] = {
         "uuid": instance["uuid"],
         "name": instance["name"],
         "hostname": instance.get("hostname") or instance["name"],
         "launch_index": instance.get("launch_index", 0),
         "availability_zone": instance.get("availability_zone") or "nova",
-        "meta": dict(instance.get("metadata") or instance.get("meta") or {}),
+        "meta": dict(instance.get("metadata") or {}),
         "public_keys": {key["name"]: key["data"] for key in keys},
         "keys": keys,
         "devices": [],
+        "project_id": instance.get("project_id") or DEFAULT_PROJECT_ID,
     }
-    if instance.get("project_id"):
-        meta_data["project_id"] = instance["project_id"]
     if admin_pass is not None:
         meta_data["admin_pass"] = admin_pass
     return meta_data

@@ -58,11 +58,7 @@ def test_network_data_for_dhcp():
                 "id": "network0",
                 "type": "ipv4_dhcp",
                 "link": "tap0123456789a",
-                "ip_address": "198.18.0.10",
-                "netmask": "255.255.255.0",
-                "routes": [{"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "198.18.0.1"}],
                 "network_id": "private",
-                "services": [{"type": "dns", "address": "198.18.0.1"}],
             }
         ],
         "services": [{"type": "dns", "address": "198.18.0.1"}],

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -203,8 +204,11 @@ INSTANCE = {
     "launch_index": 2,
     "availability_zone": "az1",
     "metadata": {"role": "web"},
-    "key_pairs": [{"name": "ops", "public_key": "ssh-ed25519 AAAA ops"}],
+    "key_name": "ops",
+    "public_keys": {"ops": "ssh-ed25519 AAAA ops"},
 }
+OPS = {"name": "ops", "type": "ssh", "data": "ssh-ed25519 AAAA ops"}
+DEV = {"name": "dev", "type": "ssh", "data": "ssh-rsa BBBB dev"}
 
 
 def test_meta_data_for_follows_nova():
@@ -216,8 +220,9 @@ def test_meta_data_for_follows_nova():
         "availability_zone": "az1",
         "meta": {"role": "web"},
         "public_keys": {"ops": "ssh-ed25519 AAAA ops"},
-        "keys": [{"name": "ops", "type": "ssh", "data": "ssh-ed25519 AAAA ops"}],
+        "keys": [OPS],
         "devices": [],
+        "project_id": "default",
     }
 
 
@@ -227,12 +232,33 @@ def test_meta_data_for_follows_nova():
         ({}, "s3cret", {"admin_pass": "s3cret"}),
         ({"hostname": "web-1.example"}, None, {"hostname": "web-1.example"}),
         ({"project_id": "p1"}, None, {"project_id": "p1"}),
+        ({"project_id": None}, None, {"project_id": "default"}),
         ({"availability_zone": None}, None, {"availability_zone": "nova"}),
-        ({"key_pairs": None, "key_name": "k", "key_data": "ssh-rsa B"}, None, {"public_keys": {"k": "ssh-rsa B"}}),
-        ({"key_pairs": [], "metadata": None}, None, {"public_keys": {}, "keys": [], "meta": {}}),
+        # The record's public_keys and key_name, as validate_request and new_instance leave them.
+        (
+            {"key_name": None, "public_keys": {"ops": OPS["data"], "dev": DEV["data"]}},
+            None,
+            {"public_keys": {"dev": DEV["data"], "ops": OPS["data"]}, "keys": [DEV, OPS]},
+        ),
+        ({"key_name": "dev", "public_keys": {"ops": OPS["data"], "dev": DEV["data"]}}, None, {"keys": [DEV]}),
+        ({"key_name": None, "public_keys": {}, "metadata": None}, None, {"public_keys": {}, "keys": [], "meta": {}}),
     ],
 )
 def test_meta_data_for_variants(extra, admin_pass, expected):
     meta_data = configdrive.meta_data_for({**INSTANCE, **extra}, admin_pass)
     assert {key: meta_data[key] for key in expected} == expected
     assert ("admin_pass" in meta_data) == (admin_pass is not None)
+
+
+def test_random_seed_only_in_written_versions_and_not_in_the_digest():
+    files = configdrive.config_drive_files({**META, "project_id": "p"}, NETWORK, None)
+    seeded = configdrive.with_random_seed(files, b"\x01" * 512)
+    for version in VERSIONS:
+        meta = json.loads(seeded[f"openstack/{version}/meta_data.json"])
+        has_seed = version == "latest" or version >= "2013-10-17"
+        assert ("random_seed" in meta) == has_seed, version
+        if has_seed:
+            assert base64.b64decode(meta["random_seed"]) == b"\x01" * 512
+    assert "random_seed" not in json.loads(files["openstack/latest/meta_data.json"])
+    assert len(json.loads(configdrive.with_random_seed(files)["openstack/latest/meta_data.json"])["random_seed"]) > 600
+    assert configdrive.with_random_seed(files) != configdrive.with_random_seed(files)
