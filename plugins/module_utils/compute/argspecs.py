@@ -98,3 +98,21 @@ RESCHEDULE = {
     "failure": {"type": "str"},
     "cleanup_failure": {"type": "str"},
 }
+
+INSTANCE_SSH_WAIT = {
+    "guests": {
+        "type": "list",
+        "elements": "dict",
+        "required": True,
+        "options": {
+            "name": {"type": "str", "required": True},
+            "uuid": {"type": "str", "required": True},
+            "address": {"type": "str", "required": True},
+            "console_log": {"type": "path"},
+        },
+    },
+    "port": {"type": "int", "default": 22},
+    "timeout": {"type": "int", "default": 300},
+    "console_lines": {"type": "int", "default": 20},
+    "netns": {"type": "str"},
+}

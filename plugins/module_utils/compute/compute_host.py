@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import steps
-from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_device, driver, imagecache
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import guest_wait, steps
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_device, driver, imagecache, netns
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import open_connection
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.host import gather_host_facts
 
@@ -81,3 +81,18 @@ def _uuid(instance: dict[str, Any]) -> str:
     if not isinstance(instance["uuid"], str):
         raise exceptions.InvalidInput("instance.uuid", f"must be a uuid string, got {instance['uuid']!r}")
     return instance["uuid"]
+
+
+def instance_ssh_wait(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """Wait until each guest answers on SSH; check mode only checks the settings (there may be no guest yet)."""
+    guests = params["guests"]
+    guest_wait.check_settings(params["timeout"], params["port"], params["console_lines"])
+    if check_mode:
+        return {
+            "changed": False,
+            "guests": [{**guest, "ready": None, "seconds": None, "banner": None} for guest in guests],
+        }
+    if params.get("netns"):
+        netns.enter(params["netns"])
+    ready = guest_wait.wait_for_ssh(guests, params["port"], params["timeout"], params["console_lines"])
+    return {"changed": False, "guests": ready}
