@@ -18,13 +18,14 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 PLAYBOOK := ansible-playbook -i $(INVENTORY)
 
-.PHONY: help deps image hosts demo delete test lint unit sanity integration molecule multihost bench bench-scheduler bench-ipam clean
+.PHONY: help deps image cloud-image hosts demo delete test lint unit sanity integration molecule multihost bench bench-scheduler bench-ipam clean
 
 help:
 	@echo "make demo [NAME=demo]    install, build the test image, prepare this host, boot an instance"
 	@echo "make delete [NAME=demo]  delete that instance"
 	@echo "make test                lint, unit, sanity, integration and molecule (what CI runs)"
-	@echo "make deps | image | hosts | lint | unit | sanity | integration | molecule | multihost | bench | bench-scheduler | bench-ipam | clean"
+	@echo "make cloud-image         build the Debian 12 cloud-init image build/images/nimbus-debian12.qcow2 (as root)"
+	@echo "make deps | image | cloud-image | hosts | lint | unit | sanity | integration | molecule | multihost | bench | bench-scheduler | bench-ipam | clean"
 
 deps:
 	tools/install_deps.sh
@@ -33,6 +34,9 @@ deps:
 
 image: deps
 	tools/build_test_image.sh build/images
+
+cloud-image: deps
+	tools/build_cloud_image.sh build/images
 
 hosts: deps
 	$(PLAYBOOK) playbooks/prepare_hosts.yml
@@ -43,7 +47,7 @@ demo: deps image hosts
 delete: deps
 	$(PLAYBOOK) playbooks/delete_instance.yml -e instance_name=$(NAME)
 
-test: deps image
+test: deps image cloud-image
 	tools/run_tests.sh
 
 lint: deps
@@ -56,7 +60,7 @@ unit: deps
 sanity: deps
 	tools/ansible_test_sanity.sh
 
-integration: deps image hosts
+integration: deps image cloud-image hosts
 	tests/integration/run.sh
 
 molecule: deps image hosts
@@ -65,7 +69,7 @@ molecule: deps image hosts
 multihost: deps image
 	tests/multihost/run.sh
 
-bench: deps image hosts
+bench: deps image cloud-image hosts
 	benchmarks/run.sh
 
 bench-scheduler: deps
