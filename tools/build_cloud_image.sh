@@ -57,6 +57,9 @@ packages=(
     cloud-init cloud-guest-utils fdisk e2fsprogs
     openssh-server sudo python3 ca-certificates
     ifupdown isc-dhcp-client iproute2 netbase
+    # cloud-init 22.4 renders routes for ifupdown as `post-up route add`:
+    # without net-tools a static network's default route is silently lost.
+    net-tools
 )
 
 # --- idempotence --------------------------------------------------------------
