@@ -16,6 +16,7 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import notifications
 from ansible_collections.nimbus.compute.plugins.module_utils.network import api as network_api
+from ansible_collections.nimbus.compute.plugins.module_utils.network import host_holdings
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.store.state import ANY
@@ -167,6 +168,22 @@ def allocate_network(
     return instance, before != instance["network_info"]
 
 
+def _foreign_addresses(
+    state, instance: dict[str, Any], requested: list[dict[str, Any]], networks: dict[str, dict[str, Any]]
+) -> dict[str, str]:
+    """Addresses others hold on the libvirt networks of the instance's host, by its latest host report."""
+    host = instance.get("host")
+    libvirt_networks = [
+        (networks.get(item.get("network")) or {}).get("libvirt_network") for item in requested if isinstance(item, dict)
+    ]
+    return host_holdings.foreign_addresses(
+        state.host_facts(host) if host else None,
+        host,
+        [name for name in libvirt_networks if isinstance(name, str)],
+        network_api.macs_in_use(state),
+    )
+
+
 def _allocate(
     store, state, instance: dict[str, Any], networks: dict[str, dict[str, Any]], building: bool, now: str
 ) -> exceptions.NimbusError | None:
@@ -175,8 +192,9 @@ def _allocate(
     if building:
         _begin(state, uuid, states.NETWORKING, now)
     try:
+        requested = instance.get("requested_networks") or []
         network_info = network_api.allocate_for_instance(
-            state, uuid, instance.get("requested_networks") or [], networks, now
+            state, uuid, requested, networks, now, foreign=_foreign_addresses(state, instance, requested, networks)
         )
     except exceptions.NimbusError as error:
         if building:

@@ -16,7 +16,12 @@ import random
 import uuid
 from typing import Any
 
-from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import Conflict, InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
+    Conflict,
+    FixedIpAlreadyInUse,
+    InvalidInput,
+    NoMoreFixedIps,
+)
 from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam, mac, model
 from ansible_collections.nimbus.compute.plugins.module_utils.store.state import StoreState
 
@@ -83,16 +88,58 @@ def allocate_for_instance(
     now: str,
     *,
     rng: random.Random | None = None,
+    foreign: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Ports, MACs and fixed IPs for each requested NIC: network_info, in request order.
 
     Idempotent (an instance's existing ports are returned) and all-or-nothing
-    (``state`` is untouched when any NIC fails).
+    (``state`` is untouched when any NIC fails).  ``foreign`` maps addresses
+    that others hold on the host (see host_holdings) to who holds them: they
+    are used, and the errors name their holders.
     """
+    try:
+        return _allocate_ports(state, instance_uuid, requested_networks, networks, now, rng, foreign)
+    except FixedIpAlreadyInUse as error:
+        holder = (foreign or {}).get(error.details.get("address"))
+        if holder is None:
+            raise
+        raise FixedIpAlreadyInUse(f"{error.message} ({holder})", **error.details) from None
+    except NoMoreFixedIps as error:
+        raise NoMoreFixedIps(
+            f"{error.message}: {_holders_of_pools(state, error.details.get('network'), networks, foreign)}",
+            **error.details,
+        ) from None
+
+
+def _holders_of_pools(
+    state: StoreState, name: str | None, networks: dict[str, dict[str, Any]], foreign: dict[str, str] | None
+) -> str:
+    """Who holds the addresses of network ``name``'s pools: this store's ports, and others on the host."""
+    network = ipam.normalise_network(name, networks[name]) if name in networks else None
+    foreign = foreign or {}
+    in_pools = [] if network is None else [address for address in foreign if ipam.in_allocation_pools(network, address)]
+    in_pools.sort(key=lambda address: ipam.address_as_int(address) or (0, 0))
+    ours = sum(1 for port in state.ports.values() if port["network"] == name)
+    shown = "; ".join(f"{address} by {foreign[address]}" for address in in_pools[:5])
+    more = f" and {len(in_pools) - 5} more" if len(in_pools) > 5 else ""
+    others = f"{len(in_pools)} held on the host by others ({shown}{more})" if in_pools else "none held by others"
+    return f"{ours} port(s) of this store use its addresses, {others}"
+
+
+def _allocate_ports(
+    state: StoreState,
+    instance_uuid: str,
+    requested_networks: list[dict[str, Any]],
+    networks: dict[str, dict[str, Any]],
+    now: str,
+    rng: random.Random | None,
+    foreign: dict[str, str] | None,
+) -> list[dict[str, Any]]:
     existing = ports_of_instance(state, instance_uuid)
     if existing:
         return _existing_vifs(list(existing.values()), requested_networks, instance_uuid)
-    used_ips = ipam.AddressIndex(ips_in_use(state))
+    foreign = foreign or {}
+    used_ips = ipam.AddressIndex(ips_in_use(state) | set(foreign))
     used_macs = macs_in_use(state)
     new_ports: dict[str, dict[str, Any]] = {}
     chosen = [_network_for(index, request, networks) for index, request in enumerate(requested_networks)]

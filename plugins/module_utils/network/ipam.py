@@ -374,6 +374,14 @@ def _in_pools(subnet: dict[str, Any], value: int) -> bool:
     return any(start <= value <= end for start, end in _pool_ranges(subnet))
 
 
+def in_allocation_pools(network: dict[str, Any], address: str) -> bool:
+    """Whether ``address`` lies in an allocation pool of the (normalised) network."""
+    parsed = address_as_int(address)
+    return parsed is not None and any(
+        subnet["version"] == parsed[0] and _in_pools(subnet, parsed[1]) for subnet in subnets_of(network)
+    )
+
+
 def _where_else(address: netaddr.IPAddress, name: str, others: dict[str, Any] | None) -> str:
     """'; it is in the allocation pool of network X' when another network hands the address out."""
     for other_name, other_conf in sorted((others or {}).items()):

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from typing import Any
 
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import dhcp
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import libvirt, virt_error
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.xmlutil import etree
 
@@ -87,6 +89,47 @@ def disk_usage_gb(instances_path: str) -> tuple[int, int]:
     return usage.total // GiB, usage.free // GiB
 
 
+def network_definition(network_xml: str) -> dict[str, Any]:
+    """A libvirt network's DHCP reservations and dynamic ranges: {reservations: [{ip, mac, name}], dhcp_ranges}."""
+    root = etree.fromstring(network_xml.encode())
+    reservations = [
+        {"ip": host.get("ip"), "mac": (host.get("mac") or "").lower(), "name": host.get("name")}
+        for host in root.iterfind("ip/dhcp/host")
+        if host.get("ip")
+    ]
+    ranges = [{"start": item.get("start"), "end": item.get("end")} for item in root.iterfind("ip/dhcp/range")]
+    return {"reservations": reservations, "dhcp_ranges": ranges}
+
+
+def live_leases(leases: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+    """Leases not yet expired, as {ip, mac, name, expires} (libvirt's ``expirytime`` is epoch seconds, 0 = never)."""
+    return [
+        {
+            "ip": lease.get("ipaddr"),
+            "mac": (lease.get("mac") or "").lower(),
+            "name": lease.get("hostname") or None,
+            "expires": int(lease.get("expirytime") or 0),
+        }
+        for lease in leases
+        if lease.get("ipaddr") and (not lease.get("expirytime") or int(lease["expirytime"]) > now)
+    ]
+
+
+def network_holdings(conn: Any, now: float | None = None) -> dict[str, dict[str, Any]]:
+    """Each active libvirt network's reservations, live leases and dynamic DHCP ranges, by network name."""
+    now = time.time() if now is None else now
+    holdings = {}
+    try:
+        for network in conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE):
+            holdings[network.name()] = {
+                **network_definition(network.XMLDesc(0)),
+                "leases": live_leases(dhcp.network_leases(network), now),
+            }
+    except libvirt.libvirtError as exc:
+        raise virt_error(exc, "list the networks and their DHCP leases") from exc
+    return holdings
+
+
 def gather_host_facts(conn: Any, instances_path: str) -> dict[str, Any]:
     """The host's resources and capabilities as the scheduler's host_state reads them."""
     try:
@@ -110,6 +153,7 @@ def gather_host_facts(conn: Any, instances_path: str) -> dict[str, Any]:
         virt_types=runnable_virt_types(conn, arch, virt_types_for_arch(capabilities, arch)),
         disk_gb=disk_gb,
         free_disk_gb=free_disk_gb,
+        networks=network_holdings(conn),
         up=True,
     )
     return facts

@@ -4,15 +4,22 @@
 
 libvirt creates the tap device when the domain starts; what has to be made
 beforehand is the DHCP reservation MAC → IP (and host name) in the network's
-dnsmasq, so that the guest gets the IP the controller allocated. libvirt
-refuses a host entry that shares the MAC, the IP or the name with another
-one; entries of the same MAC or IP are replaced (the controller's IPAM owns
-both), a name taken by another MAC is left out of the new entry.
+dnsmasq, so that the guest gets the IP the controller allocated.
+
+We are guests on the host: the network may carry reservations and leases of
+VMs nimbus did not make.  Only an entry of the port's own MAC (which the
+controller allocated) is ever replaced; an address that another MAC reserves
+or holds a live lease on, made since the controller's last look at the host,
+fails the step (``AddressHeldOnHost``, reschedulable) and is never taken
+over.  A name taken by another MAC is left out of the new entry (libvirt
+wants names unique).  Unplugging drops only the given MACs' entries and
+leases.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,6 +31,10 @@ from ansible_collections.nimbus.compute.plugins.module_utils.virt.xmlutil import
 
 class NetworkNotFound(VirtError):
     """A VIF's libvirt network is not defined on this host (another host may have it)."""
+
+
+class AddressHeldOnHost(VirtError):
+    """The port's address is reserved or leased on the host's network by a MAC nimbus did not allocate."""
 
 
 ADD = "add"
@@ -49,13 +60,32 @@ def host_xml(entry: dict[str, Any]) -> str:
     return etree.tostring(etree.Element("host", {k: v for k, v in attributes.items() if v}), encoding="unicode")
 
 
+def held_by_others(
+    existing: list[dict[str, Any]], leases: list[dict[str, Any]], wanted: list[dict[str, Any]]
+) -> list[str]:
+    """Why a wanted address cannot be ours: reservations and live leases of its IP by another MAC."""
+    found = []
+    for entry in wanted:
+        for other in existing:
+            if other["ip"] == entry["ip"] and other["mac"] != entry["mac"]:
+                name = f" ({other['name']})" if other["name"] else ""
+                found.append(f"{entry['ip']} is reserved for {other['mac']}{name}")
+        for lease in dhcp.stale_leases(leases, entry["ip"], entry["mac"]):
+            found.append(f"{entry['ip']} is leased to {lease.get('mac', '').lower()}")
+    return found
+
+
 def dhcp_host_changes(existing: list[dict[str, Any]], wanted: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """The (DELETE | ADD, entry) steps, in order, that make ``wanted`` present in ``existing``."""
+    """The (DELETE | ADD, entry) steps, in order, that make ``wanted`` present in ``existing``.
+
+    Only entries of a wanted MAC are replaced; ``held_by_others`` must have
+    found no other MAC on a wanted IP.
+    """
     current = list(existing)
     changes: list[tuple[str, dict[str, Any]]] = []
     for wanted_entry in wanted:
         entry = wanted_entry
-        others = [e for e in current if e["mac"] != entry["mac"] and e["ip"] != entry["ip"]]
+        others = [e for e in current if e["mac"] != entry["mac"]]
         if entry["name"] and any(e["name"] == entry["name"] for e in others):
             entry = {**entry, "name": None}
         if entry in current:
@@ -90,6 +120,12 @@ def wanted_hosts(network_info: list[dict[str, Any]], hostname: str) -> dict[str,
         entries = wanted.setdefault(network, [])
         entries.append(host_entry(vif["address"], ip, None if entries else hostname))
     return wanted
+
+
+def live_leases(leases: list[dict[str, Any]], now: float | None = None) -> list[dict[str, Any]]:
+    """Leases that have not expired (``expirytime`` 0 never does)."""
+    now = time.time() if now is None else now
+    return [lease for lease in leases if not lease.get("expirytime") or int(lease["expirytime"]) > now]
 
 
 def _update_flags(network: Any) -> int:
@@ -131,12 +167,18 @@ def plug_vif_entries(
         network = _lookup_network(conn, name)
         if network is None:
             raise NetworkNotFound(f"libvirt network {name} does not exist on this host", network=name)
-        changes = dhcp_host_changes(dhcp_hosts(network.XMLDesc(0)), wanted)
+        existing = dhcp_hosts(network.XMLDesc(0))
+        held = held_by_others(existing, live_leases(dhcp.network_leases(network)), wanted)
+        if held:
+            raise AddressHeldOnHost(
+                f"network {name}: {'; '.join(held)}, which nimbus did not allocate; it is left alone and this "
+                "build does not take the address over",
+                network=name,
+                held=held,
+            )
+        changes = dhcp_host_changes(existing, wanted)
         if not check_mode:
             _apply(network, name, changes)
-            leases = dhcp.network_leases(network)
-            for entry in (entry for command, entry in changes if command == ADD):
-                dhcp.release_leases(network, dhcp.stale_leases(leases, entry["ip"], entry["mac"]))
         added.extend((name, entry["mac"]) for command, entry in changes if command == ADD)
     return added
 

@@ -51,3 +51,34 @@ def test_gather_host_facts_on_the_test_driver(conn, tmp_path):
     assert 0 <= facts["free_disk_gb"] <= facts["disk_gb"]
     assert facts["up"] is True
     assert not (tmp_path / "not-yet").exists()
+
+
+def test_network_holdings_report_reservations_and_ranges_of_active_networks(conn):
+    net = conn.networkDefineXML(
+        "<network><name>nimbus-h</name><bridge name='nbr-h'/>"
+        "<ip address='198.18.5.1' netmask='255.255.255.0'><dhcp>"
+        "<range start='198.18.5.200' end='198.18.5.250'/>"
+        "<host mac='52:54:00:AA:BB:01' name='handmade' ip='198.18.5.20'/>"
+        "</dhcp></ip></network>"
+    )
+    net.create()
+    try:
+        holdings = host.network_holdings(conn)
+    finally:
+        net.destroy()
+        net.undefine()
+    assert holdings["nimbus-h"] == {
+        "reservations": [{"ip": "198.18.5.20", "mac": "52:54:00:aa:bb:01", "name": "handmade"}],
+        "dhcp_ranges": [{"start": "198.18.5.200", "end": "198.18.5.250"}],
+        "leases": [],
+    }
+
+
+def test_live_leases_keep_unexpired_ones_in_report_shape():
+    leases = [
+        {"ipaddr": "198.18.0.10", "mac": "52:54:00:AA:BB:01", "hostname": "a", "expirytime": 100},
+        {"ipaddr": "198.18.0.11", "mac": "52:54:00:AA:BB:02", "hostname": "", "expirytime": 300},
+    ]
+    assert host.live_leases(leases, now=200) == [
+        {"ip": "198.18.0.11", "mac": "52:54:00:aa:bb:02", "name": None, "expires": 300}
+    ]

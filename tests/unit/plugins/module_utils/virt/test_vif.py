@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import libvirt
 import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import vif
@@ -55,10 +56,11 @@ def hosts(net):
             [host_entry(MAC1, "198.18.0.10", "vm1")],
             [(DELETE, host_entry(MAC1, "198.18.0.11", "vm1")), (ADD, host_entry(MAC1, "198.18.0.10", "vm1"))],
         ),
+        # Another MAC's entry elsewhere is never touched.
         (
-            [host_entry(MAC2, "198.18.0.10", "old")],
+            [host_entry(MAC2, "198.18.0.11", "demo")],
             [host_entry(MAC1, "198.18.0.10", "vm1")],
-            [(DELETE, host_entry(MAC2, "198.18.0.10", "old")), (ADD, host_entry(MAC1, "198.18.0.10", "vm1"))],
+            [(ADD, host_entry(MAC1, "198.18.0.10", "vm1"))],
         ),
         (
             [host_entry(MAC2, "198.18.0.20", "vm1")],
@@ -71,7 +73,7 @@ def hosts(net):
             [],
         ),
     ],
-    ids=["add", "present", "same-mac-new-ip", "same-ip-stale-mac", "name-taken", "name-taken-present"],
+    ids=["add", "present", "same-mac-new-ip", "other-mac-kept", "name-taken", "name-taken-present"],
 )
 def test_dhcp_host_changes(existing, wanted, expected):
     assert vif.dhcp_host_changes(existing, wanted) == expected
@@ -143,3 +145,43 @@ def test_unplug(conn, network):
     assert vif.unplug_vifs(conn, {"nimbus-a": [MAC1.upper()]}, check_mode=False) is True
     assert hosts(network) == [host_entry(MAC2, "198.18.0.11")]
     assert vif.unplug_vifs(conn, {"nimbus-a": [MAC1], "missing-net": [MAC3]}, check_mode=False) is False
+
+
+@pytest.mark.parametrize(
+    ("existing", "leases", "expected"),
+    [
+        ([], [], []),
+        ([host_entry(MAC1, "198.18.0.10", "vm1")], [{"mac": MAC1, "ipaddr": "198.18.0.10"}], []),
+        ([host_entry(MAC2, "198.18.0.10", "demo")], [], ["198.18.0.10 is reserved for " + MAC2 + " (demo)"]),
+        ([host_entry(MAC2, "198.18.0.10")], [], ["198.18.0.10 is reserved for " + MAC2]),
+        ([], [{"mac": MAC2.upper(), "ipaddr": "198.18.0.10"}], ["198.18.0.10 is leased to " + MAC2]),
+        ([], [{"mac": MAC2, "ipaddr": "198.18.0.99"}], []),
+    ],
+    ids=["free", "ours", "reserved-named", "reserved", "leased", "lease-elsewhere"],
+)
+def test_held_by_others(existing, leases, expected):
+    assert vif.held_by_others(existing, leases, [host_entry(MAC1, "198.18.0.10", "vm1")]) == expected
+
+
+def test_live_leases_drop_expired_ones():
+    leases = [{"ipaddr": "a", "expirytime": 100}, {"ipaddr": "b", "expirytime": 300}, {"ipaddr": "c", "expirytime": 0}]
+    assert [lease["ipaddr"] for lease in vif.live_leases(leases, now=200)] == ["b", "c"]
+
+
+def test_plug_never_takes_an_address_another_mac_reserves(conn, network):
+    # A VM made by hand (or by another store) reserved the address after the controller looked.
+    network.update(
+        libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+        libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST,
+        -1,
+        f"<host mac='{MAC2}' name='demo' ip='198.18.0.10'/>",
+        libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE | libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG,
+    )
+    before = network.XMLDesc(0)
+    with pytest.raises(vif.AddressHeldOnHost) as info:
+        vif.plug_vifs(conn, [make_vif(MAC1, "198.18.0.10")], "vm1", check_mode=False)
+    assert info.value.message.startswith(f"network nimbus-a: 198.18.0.10 is reserved for {MAC2} (demo), which nimbus")
+    assert info.value.reschedulable
+    assert network.XMLDesc(0) == before
+    assert vif.unplug_vifs(conn, {"nimbus-a": [MAC1]}, check_mode=False) is False
+    assert network.XMLDesc(0) == before
