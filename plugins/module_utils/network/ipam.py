@@ -47,7 +47,7 @@ EXAMPLE_CIDR = {4: "198.18.0.0/24", 6: "2001:db8::/64"}
 # Linux limits interface names (bridges too) to 15 characters.
 BRIDGE_NAME_LEN = 15
 NETWORK_KEYS = frozenset(
-    {"cidr", "gateway", "dns", "mtu", "allocation_pools", "libvirt_network", "bridge", "dhcp", "ipv6"}
+    {"cidr", "gateway", "dns", "mtu", "allocation_pools", "libvirt_network", "bridge", "dhcp", "dhcp_range", "ipv6"}
 )
 IPV6_KEYS = frozenset({"cidr", "gateway", "dns", "allocation_pools"})
 # Keys normalise_network adds; accepted (and recomputed) so normalising twice is harmless.
@@ -278,7 +278,23 @@ def normalise_network(name: str, conf: dict[str, Any]) -> dict[str, Any]:
         network["bridge"] = bridge
     if conf.get("ipv6") is not None:
         network["ipv6"] = _normalise_ipv6(name, conf["ipv6"])
+    if conf.get("dhcp_range") is not None:
+        network["dhcp_range"] = _normalise_dhcp_range(name, conf["dhcp_range"], cidr)
     return network
+
+
+def _normalise_dhcp_range(name: str, value: Any, cidr: netaddr.IPNetwork) -> dict[str, str]:
+    """The libvirt network's dynamic DHCP range, for VMs nimbus did not make: {start, end} inside the cidr."""
+    field = _field(name, "dhcp_range")
+    if not isinstance(value, dict) or set(value) != {"start", "end"}:
+        raise InvalidInput(field, "must be a mapping with exactly the keys start and end")
+    start = _parse_address(f"{field}.start", value["start"], 4)
+    end = _parse_address(f"{field}.end", value["end"], 4)
+    _check_host_address(f"{field}.start", start, cidr)
+    _check_host_address(f"{field}.end", end, cidr)
+    if start > end:
+        raise InvalidInput(field, f"start {start} is after end {end}")
+    return {"start": str(start), "end": str(end)}
 
 
 def subnets_of(network: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,9 +8,14 @@ of nimbus_networks that names a ``libvirt_network`` it makes sure libvirt has
 an isolated network (no ``<forward>``) of that name, defined, active and
 autostarted: a bridge named ``--bridge-prefix`` plus the nimbus network name
 cut to the 15 characters Linux allows, the gateway with the prefix of
-``cidr``, the MTU, and a DHCP range from the first allocation pool when
-``dhcp`` is true (no ``<dhcp>`` element at all otherwise: such a guest
-configures itself from network_data.json).  An ``ipv6`` subnet is left out on
+``cidr``, the MTU, and when ``dhcp`` is true a dynamic DHCP range: the
+entry's ``dhcp_range`` (for VMs nimbus does not make; keep it apart from the
+allocation pools), else, as before it existed, the first allocation pool (no
+``<dhcp>`` element at all without DHCP: such a guest configures itself from
+network_data.json).  Nimbus's own guests get reservations, never dynamic
+leases.  An allocation pool that overlaps the network's dynamic range is
+reported as a warning (a failure with ``--fail-on-pool-overlap``): VMs made
+by hand, kcli or Terraform take dynamic leases from there.  An ``ipv6`` subnet is left out on
 purpose: its addresses reach guests through network_data.json only, and test
 traffic stays in 198.18.0.0/15.  A network defined with other settings is redefined; an
 active one is restarted only with ``--restart``.  Talks to libvirt through
@@ -56,7 +61,8 @@ def desired_settings(name: str, spec: dict[str, Any], prefix: str) -> dict[str, 
     dhcp_range = None
     if spec.get("dhcp", True):
         pools = spec.get("allocation_pools") or [{"start": cidr[2], "end": cidr[-2]}]
-        dhcp_range = (str(pools[0]["start"]), str(pools[0]["end"]))
+        dynamic = spec.get("dhcp_range") or pools[0]
+        dhcp_range = (str(dynamic["start"]), str(dynamic["end"]))
     mtu = spec.get("mtu")
     return {
         "forward": False,
@@ -116,6 +122,26 @@ def network_xml(libvirt_name: str, settings: dict[str, Any], current: ET.Element
             dhcp.append(host)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode") + "\n"
+
+
+def pool_overlaps(name: str, spec: dict[str, Any], definition: ET.Element | None) -> list[str]:
+    """Where the allocation pools of nimbus network ``name`` overlap its libvirt network's dynamic DHCP ranges."""
+    if definition is None:
+        return []
+    cidr = ipaddress.ip_network(spec["cidr"], strict=True)
+    pools = spec.get("allocation_pools") or [{"start": cidr[2], "end": cidr[-2]}]
+    found = []
+    for dynamic in definition.findall("ip/dhcp/range"):
+        low, high = ipaddress.ip_address(dynamic.get("start")), ipaddress.ip_address(dynamic.get("end"))
+        for pool in pools:
+            start, end = ipaddress.ip_address(str(pool["start"])), ipaddress.ip_address(str(pool["end"]))
+            if start <= high and low <= end:
+                found.append(
+                    f"network {name}: allocation pool {start}-{end} overlaps the dynamic DHCP range {low}-{high} "
+                    f"of libvirt network {spec['libvirt_network']}: VMs nimbus does not make take leases there; "
+                    "give the network a dhcp_range outside its allocation_pools"
+                )
+    return found
 
 
 def parse_net_info(text: str) -> dict[str, bool]:
@@ -198,7 +224,15 @@ def ensure_network(virsh: Virsh, name: str, spec: dict[str, Any], options: argpa
             virsh.run("net-start", libvirt_name)
         if "autostart" in actions:
             virsh.run("net-autostart", libvirt_name)
-    return {"name": name, "libvirt_network": libvirt_name, "bridge": want["bridge"], "actions": actions}
+    # The definition in force after this run: the new one, or the one kept.
+    in_force = ET.fromstring(xml) if xml is not None else current
+    return {
+        "name": name,
+        "libvirt_network": libvirt_name,
+        "bridge": want["bridge"],
+        "actions": actions,
+        "overlaps": pool_overlaps(name, spec, in_force),
+    }
 
 
 def libvirt_networks(networks: dict[str, dict[str, Any]], prefix: str) -> dict[str, dict[str, Any]]:
@@ -220,6 +254,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--bridge-prefix", default="nbr-")
     parser.add_argument("--restart", action="store_true", help="restart active networks whose definition changed")
     parser.add_argument("--check", action="store_true", help="report what would change, change nothing")
+    parser.add_argument(
+        "--fail-on-pool-overlap",
+        action="store_true",
+        help="fail when an allocation pool overlaps its libvirt network's dynamic DHCP range",
+    )
     return parser.parse_args(argv)
 
 
@@ -236,6 +275,10 @@ def main(argv: list[str]) -> int:
                     f"libvirt network {result['libvirt_network']} is active:"
                     " its new definition applies when it restarts"
                 )
+            warnings.extend(result["overlaps"])
+        overlaps = [overlap for result in results for overlap in result["overlaps"]]
+        if overlaps and options.fail_on_pool_overlap:
+            raise NetworkSpecError("; ".join(overlaps))
     except (NetworkSpecError, VirshError, ValueError) as exc:
         print(json.dumps({"failed": True, "msg": str(exc), "networks": results}))
         return 1

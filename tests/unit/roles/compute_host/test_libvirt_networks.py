@@ -52,3 +52,42 @@ def test_dhcp_element_only_for_dhcp_networks(spec, dhcp_range, has_dhcp):
 def test_two_networks_get_two_bridges():
     wanted = libvirt_networks.libvirt_networks({"private": PRIVATE, "static": STATIC}, "nbr-")
     assert [libvirt_networks.bridge_name("nbr-", name) for name in wanted] == ["nbr-private", "nbr-static"]
+
+
+def test_dhcp_range_is_the_dynamic_range_when_given():
+    spec = {**PRIVATE, "dhcp_range": {"start": "198.18.0.251", "end": "198.18.0.254"}}
+    assert libvirt_networks.desired_settings("private", spec, "nbr-")["dhcp_range"] == ("198.18.0.251", "198.18.0.254")
+
+
+def definition_with_range(start, end):
+    return ET.fromstring(
+        f"<network><name>n</name><ip address='198.18.0.1' prefix='24'><dhcp><range start='{start}' end='{end}'/>"
+        "</dhcp></ip></network>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "overlapping"),
+    [
+        ("198.18.0.10", "198.18.0.250", True),  # the range the pool used to give itself
+        ("198.18.0.200", "198.18.0.254", True),
+        ("198.18.0.2", "198.18.0.10", True),
+        ("198.18.0.251", "198.18.0.254", False),
+        ("198.18.0.2", "198.18.0.9", False),
+    ],
+)
+def test_pool_overlaps_the_dynamic_range(start, end, overlapping):
+    found = libvirt_networks.pool_overlaps("private", PRIVATE, definition_with_range(start, end))
+    assert bool(found) is overlapping
+    if overlapping:
+        assert found == [
+            f"network private: allocation pool 198.18.0.10-198.18.0.250 overlaps the dynamic DHCP range {start}-{end} "
+            "of libvirt network nimbus-private: VMs nimbus does not make take leases there; give the network a "
+            "dhcp_range outside its allocation_pools"
+        ]
+
+
+def test_no_dynamic_range_no_overlap():
+    static = ET.fromstring("<network><name>n</name><ip address='198.18.1.1' prefix='24'/></network>")
+    assert libvirt_networks.pool_overlaps("static", STATIC, static) == []
+    assert libvirt_networks.pool_overlaps("static", STATIC, None) == []
