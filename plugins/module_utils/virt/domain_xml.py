@@ -166,6 +166,12 @@ def recorded_spec_digest(xml: str) -> str | None:
     return _parse(xml).findtext(f"metadata/{NIMBUS}instance/{NIMBUS}spec-sha256")
 
 
+def recorded_instance_uuid(xml: str) -> str | None:
+    """The instance uuid in a domain XML's nimbus metadata, None without one: what tells nimbus's domains apart."""
+    recorded = _parse(xml).findtext(f"metadata/{NIMBUS}instance/{NIMBUS}uuid")
+    return recorded.strip().lower() if recorded else None
+
+
 def network_interfaces(xml: str) -> list[tuple[str, str]]:
     """(MAC, libvirt network) of each ``type='network'`` interface of a domain XML."""
     return [

@@ -6,6 +6,11 @@
 spec and starts it, then waits until libvirt reports it running. A domain
 that exists is recognised by the spec digest in its metadata: same digest →
 nothing to define; another digest → redefined, but only while shut off.
+
+A domain is nimbus's for an instance when its metadata carries the nimbus
+instance element with that instance's uuid (written since the first domain
+nimbus defined). Any other domain of the instance's uuid or name is never
+redefined, destroyed or undefined: spawn and destroy fail naming it.
 """
 
 from __future__ import annotations
@@ -38,9 +43,72 @@ class InstanceInvalidState(Conflict):
     """The domain is in a state that does not allow the change (Nova's InstanceInvalidState)."""
 
 
+class DomainNotOwned(Conflict):
+    """A domain has the instance's uuid but nimbus did not define it for this instance: it is never touched.
+
+    Not reschedulable: a domain with the instance's own uuid is most likely this
+    instance's, redefined by hand without nimbus's metadata, and a build on
+    another host would run a second guest of the same instance.
+    """
+
+
+class DomainNameInUse(Conflict):
+    """Another domain (another uuid) has the instance's name on this host, so libvirt would refuse to define it.
+
+    Reschedulable, as libvirt's own "domain already exists" is in Nova's spawn:
+    a name is unique on one host only, and another host may not have it.
+    """
+
+    reschedulable = True
+
+
 def lookup_domain(conn: Any, uuid: str) -> Any | None:
     """The domain with this UUID, None if there is none."""
     return lookup_or_none(lambda: conn.lookupByUUIDString(uuid), libvirt.VIR_ERR_NO_DOMAIN, f"look up domain {uuid}")
+
+
+def lookup_domain_by_name(conn: Any, name: str) -> Any | None:
+    """The domain with this name, None if there is none."""
+    return lookup_or_none(lambda: conn.lookupByName(name), libvirt.VIR_ERR_NO_DOMAIN, f"look up domain {name}")
+
+
+def defined_for(xml: str, uuid: str) -> bool:
+    """Whether nimbus defined the domain of this XML for the instance ``uuid``."""
+    return domain_xml.recorded_instance_uuid(xml) == uuid.lower()
+
+
+def _definer(xml: str) -> str:
+    owner = domain_xml.recorded_instance_uuid(xml)
+    return "nimbus did not define it" if owner is None else f"nimbus defined it for another instance ({owner})"
+
+
+def _domain_xml_of(domain: Any) -> str:
+    return _run(f"read domain {domain.UUIDString()}", lambda: domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+
+
+def _not_owned(domain: Any, xml: str, uuid: str, consequence: str) -> DomainNotOwned:
+    name = domain.name()
+    return DomainNotOwned(
+        f"domain {name} ({domain.UUIDString()}) on this host has the uuid of instance {uuid}, but {_definer(xml)}: "
+        f"nimbus never redefines, destroys or undefines it; {consequence}",
+        domain_name=name,
+        domain_uuid=domain.UUIDString(),
+        instance_uuid=uuid,
+    )
+
+
+def check_name_free(conn: Any, name: str, uuid: str) -> None:
+    """DomainNameInUse when a domain other than the instance's (``uuid``) holds ``name`` on this host."""
+    other = lookup_domain_by_name(conn, name)
+    if other is None or other.UUIDString().lower() == uuid.lower():
+        return
+    raise DomainNameInUse(
+        f"domain {name} ({other.UUIDString()}) already exists on this host and {_definer(_domain_xml_of(other))}: "
+        f"nimbus leaves it alone and cannot define instance {uuid} under the same name here",
+        domain_name=name,
+        domain_uuid=other.UUIDString(),
+        instance_uuid=uuid,
+    )
 
 
 def _domain_power_state(domain: Any) -> int:
@@ -101,12 +169,20 @@ def _macs_by_network(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
 def _rollback(
     conn: Any, uuid: str, previous_xml: str | None, defined: bool, plugged: list[tuple[str, str]]
 ) -> list[str]:
-    """Undo what spawn did; the errors of the undo, as messages (the original error is what counts)."""
+    """Undo what spawn did; the errors of the undo, as messages (the original error is what counts).
+
+    Only a domain nimbus defined for the instance is undone: spawn refuses any
+    other before it defines anything, and one that took the uuid since is left alone.
+    """
     errors: list[str] = []
     if defined:
         try:
             domain = lookup_domain(conn, uuid)
-            if domain is not None:
+            if domain is not None and not defined_for(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), uuid):
+                errors.append(
+                    f"undo domain {uuid}: domain {domain.name()} is not nimbus's for the instance; left alone"
+                )
+            elif domain is not None:
                 if domain.isActive():
                     domain.destroy()
                 if previous_xml is None:
@@ -135,7 +211,12 @@ def spawn(
     xml = domain_xml.build_domain_xml(spec)
     uuid = domain_xml.canonical_spec(spec)["uuid"]
     domain = lookup_domain(conn, uuid)
-    before = _run("read domain XML", lambda: domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)) if domain else None
+    before = _domain_xml_of(domain) if domain else None
+    if before is not None and not defined_for(before, uuid):
+        raise _not_owned(
+            domain, before, uuid, "the build stops here, and not for another host, where it would be a second guest"
+        )
+    check_name_free(conn, spec["name"], uuid)
     same = before is not None and domain_xml.recorded_spec_digest(before) == domain_xml.domain_spec_digest(spec)
     state = _domain_power_state(domain) if domain else NOSTATE
     actions = spawn_actions(domain is not None, same, bool(domain and domain.isActive()), state)
@@ -173,11 +254,25 @@ def spawn(
 
 
 def destroy(conn: Any, uuid: str, check_mode: bool) -> dict[str, Any]:
-    """Stop and undefine the instance's domain and drop its DHCP entries: {changed, diff}."""
+    """Stop and undefine the instance's domain and drop its DHCP entries: {changed, diff}.
+
+    A domain of the uuid that nimbus did not define for the instance fails the
+    delete (DomainNotOwned) rather than letting it report the domain gone while
+    a guest with the instance's uuid still runs: it is most likely the instance,
+    redefined by hand, and a person must decide.
+    """
     domain = lookup_domain(conn, uuid)
     if domain is None:
         return {"changed": False, "diff": {"before": "", "after": ""}}
     xml = _run(f"read domain {uuid}", lambda: domain.XMLDesc(0))
+    if not defined_for(xml, uuid):
+        raise _not_owned(
+            domain,
+            xml,
+            uuid,
+            "the delete stops here with nothing removed; undefine that domain yourself if it is the instance's, "
+            "then delete again",
+        )
     if not check_mode:
         if domain.isActive():
             _run(f"destroy domain {uuid}", domain.destroy)

@@ -124,6 +124,25 @@ def test_recorded_spec_digest_reads_it_back():
     assert domain_xml.recorded_spec_digest("<domain type='qemu'><name>x</name></domain>") is None
 
 
+@pytest.mark.parametrize(
+    ("xml", "expected"),
+    [
+        (domain_xml.build_domain_xml(make_spec()), UUID),
+        (domain_xml.build_domain_xml(make_spec(uuid=UUID.upper())), UUID),
+        ("<domain type='qemu'><name>x</name></domain>", None),
+        # Another tool's metadata carrying a uuid is not nimbus's.
+        (
+            f"<domain type='qemu'><name>x</name><metadata><kcli:info xmlns:kcli='kvirt'><kcli:uuid>{UUID}</kcli:uuid>"
+            "</kcli:info></metadata></domain>",
+            None,
+        ),
+    ],
+    ids=["nimbus", "upper-case", "no-metadata", "other-namespace"],
+)
+def test_recorded_instance_uuid(xml, expected):
+    assert domain_xml.recorded_instance_uuid(xml) == expected
+
+
 def test_digest_ignores_sizes_key_order_and_mac_case():
     spec = make_spec()
     same = copy.deepcopy(spec)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+
 import libvirt
 import pytest
 from domain_specs import UUID, domain_spec
@@ -11,6 +13,17 @@ from ansible_collections.nimbus.compute.plugins.module_utils.virt.driver import 
 
 MAC = "fa:16:3e:00:00:01"
 IP = "192.168.122.10"
+OTHER_UUID = "11111111-2222-3333-4444-555555555555"
+HANDMADE_MAC = "52:54:00:aa:bb:cc"
+HANDMADE_IP = "192.168.122.77"
+
+
+@pytest.fixture
+def conn(conn):
+    """conftest's connection, really closed: a pytest.raises traceback keeps domains, and so the
+    connection and test:///default's state, alive until the garbage collector breaks its cycle."""
+    yield conn
+    gc.collect()
 
 
 def make_spec(**overrides):
@@ -145,12 +158,107 @@ def test_spawn_failure_restores_the_previous_definition(conn, monkeypatch):
     assert dhcp_hosts(conn) == [vif.host_entry(MAC, IP, "vm1")]
 
 
-def test_spawn_define_failure_unplugs(conn):
-    # Another domain already holds the name: libvirt refuses the definition.
-    conn.defineXML(domain_xml.build_domain_xml(make_spec(uuid="11111111-2222-3333-4444-555555555555")))
+def test_spawn_define_failure_unplugs(conn, monkeypatch):
+    def refuse(xml):
+        raise libvirt.libvirtError("operation failed: no room")
+
+    monkeypatch.setattr(conn, "defineXML", refuse)
     with pytest.raises(VirtError, match="define domain instance-1"):
         driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
     assert dhcp_hosts(conn) == []
+
+
+def handmade_domain(conn, uuid, name):
+    """A running domain made as virsh or virt-manager would, with a DHCP reservation on the default network."""
+    domain = conn.defineXML(
+        f"<domain type='test'><name>{name}</name><uuid>{uuid}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+        "<os><type arch='x86_64'>hvm</type></os><devices>"
+        f"<interface type='network'><mac address='{HANDMADE_MAC}'/><source network='default'/></interface>"
+        "</devices></domain>"
+    )
+    domain.create()
+    vif.plug_vif_entries(conn, [dict(NETWORK_INFO[0], address=HANDMADE_MAC, network=handmade_network())], name, False)
+    return domain
+
+
+def handmade_network():
+    network = NETWORK_INFO[0]["network"]
+    return {**network, "subnets": [{**network["subnets"][0], "ips": [{"address": HANDMADE_IP, "version": 4}]}]}
+
+
+def snapshot(conn):
+    """Everything spawn or destroy could touch: each domain's XML and state, and the DHCP entries."""
+    domains = {d.UUIDString(): (d.name(), d.XMLDesc(0), d.isActive(), d.state()) for d in conn.listAllDomains()}
+    return domains, dhcp_hosts(conn)
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_spawn_leaves_a_domain_of_the_uuid_that_nimbus_did_not_define(conn, check_mode):
+    handmade_domain(conn, UUID, "handmade")
+    before = snapshot(conn)
+    with pytest.raises(driver.DomainNotOwned) as info:
+        driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=check_mode)
+    assert f"domain handmade ({UUID})" in info.value.message
+    assert "nimbus did not define it" in info.value.message
+    assert info.value.reschedulable is False
+    assert info.value.details == {"domain_name": "handmade", "domain_uuid": UUID, "instance_uuid": UUID}
+    assert snapshot(conn) == before
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_spawn_leaves_a_domain_of_the_name_with_another_uuid(conn, check_mode):
+    handmade_domain(conn, OTHER_UUID, "instance-1")
+    before = snapshot(conn)
+    with pytest.raises(driver.DomainNameInUse) as info:
+        driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=check_mode)
+    assert f"domain instance-1 ({OTHER_UUID}) already exists" in info.value.message
+    assert "nimbus did not define it" in info.value.message
+    # Names are unique per host only: another host may take the instance.
+    assert info.value.reschedulable is True
+    assert snapshot(conn) == before
+
+
+def test_spawn_names_the_instance_that_holds_the_name(conn):
+    # Another store's instance of the same name, on the same host.
+    other = conn.defineXML(domain_xml.build_domain_xml(make_spec(uuid=OTHER_UUID)))
+    xml = other.XMLDesc(0)
+    with pytest.raises(driver.DomainNameInUse, match=f"nimbus defined it for another instance \\({OTHER_UUID}\\)"):
+        driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    assert other.XMLDesc(0) == xml
+    assert dhcp_hosts(conn) == []
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_destroy_leaves_a_domain_of_the_uuid_that_nimbus_did_not_define(conn, check_mode):
+    handmade_domain(conn, UUID, "handmade")
+    before = snapshot(conn)
+    with pytest.raises(driver.DomainNotOwned) as info:
+        driver.destroy(conn, UUID, check_mode=check_mode)
+    assert f"domain handmade ({UUID})" in info.value.message
+    assert "delete" in info.value.message
+    assert snapshot(conn) == before
+    assert vif.host_entry(HANDMADE_MAC, HANDMADE_IP, "handmade") in dhcp_hosts(conn)
+
+
+def test_destroy_leaves_a_domain_that_nimbus_defined_for_another_instance(conn):
+    # A nimbus domain XML copied under this instance's uuid: its metadata names the other instance.
+    xml = domain_xml.build_domain_xml(make_spec(uuid=OTHER_UUID)).replace(
+        f"<uuid>{OTHER_UUID}</uuid>", f"<uuid>{UUID}</uuid>", 1
+    )
+    conn.defineXML(xml)
+    before = snapshot(conn)
+    with pytest.raises(driver.DomainNotOwned, match=f"nimbus defined it for another instance \\({OTHER_UUID}\\)"):
+        driver.destroy(conn, UUID, check_mode=False)
+    assert snapshot(conn) == before
+
+
+def test_rollback_leaves_a_domain_that_nimbus_did_not_define(conn):
+    # Whatever took the uuid after spawn's own check is not undone either.
+    handmade_domain(conn, UUID, "handmade")
+    before = snapshot(conn)
+    errors = driver._rollback(conn, UUID, None, True, [])
+    assert errors == [f"undo domain {UUID}: domain handmade is not nimbus's for the instance; left alone"]
+    assert snapshot(conn) == before
 
 
 def test_destroy(conn):
