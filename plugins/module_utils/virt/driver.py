@@ -86,10 +86,11 @@ def _domain_xml_of(domain: Any) -> str:
     return _run(f"read domain {domain.UUIDString()}", lambda: domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
 
 
-def _not_owned(domain: Any, xml: str, uuid: str, consequence: str) -> DomainNotOwned:
+def _refusal(error: type[Conflict], domain: Any, xml: str, uuid: str, holds: str, consequence: str) -> Conflict:
+    """``error`` naming a domain that is not nimbus's for instance ``uuid`` but ``holds`` its uuid or name."""
     name = domain.name()
-    return DomainNotOwned(
-        f"domain {name} ({domain.UUIDString()}) on this host has the uuid of instance {uuid}, but {_definer(xml)}: "
+    return error(
+        f"domain {name} ({domain.UUIDString()}) on this host has the {holds} of instance {uuid}, but {_definer(xml)}: "
         f"nimbus never redefines, destroys or undefines it; {consequence}",
         domain_name=name,
         domain_uuid=domain.UUIDString(),
@@ -102,12 +103,13 @@ def check_name_free(conn: Any, name: str, uuid: str) -> None:
     other = lookup_domain_by_name(conn, name)
     if other is None or other.UUIDString().lower() == uuid.lower():
         return
-    raise DomainNameInUse(
-        f"domain {name} ({other.UUIDString()}) already exists on this host and {_definer(_domain_xml_of(other))}: "
-        f"nimbus leaves it alone and cannot define instance {uuid} under the same name here",
-        domain_name=name,
-        domain_uuid=other.UUIDString(),
-        instance_uuid=uuid,
+    raise _refusal(
+        DomainNameInUse,
+        other,
+        _domain_xml_of(other),
+        uuid,
+        "name",
+        "the instance cannot be defined under that name here, and may be on another host",
     )
 
 
@@ -213,8 +215,13 @@ def spawn(
     domain = lookup_domain(conn, uuid)
     before = _domain_xml_of(domain) if domain else None
     if before is not None and not defined_for(before, uuid):
-        raise _not_owned(
-            domain, before, uuid, "the build stops here, and not for another host, where it would be a second guest"
+        raise _refusal(
+            DomainNotOwned,
+            domain,
+            before,
+            uuid,
+            "uuid",
+            "the build stops here, and not for another host, where it would be a second guest",
         )
     check_name_free(conn, spec["name"], uuid)
     same = before is not None and domain_xml.recorded_spec_digest(before) == domain_xml.domain_spec_digest(spec)
@@ -266,10 +273,12 @@ def destroy(conn: Any, uuid: str, check_mode: bool) -> dict[str, Any]:
         return {"changed": False, "diff": {"before": "", "after": ""}}
     xml = _run(f"read domain {uuid}", lambda: domain.XMLDesc(0))
     if not defined_for(xml, uuid):
-        raise _not_owned(
+        raise _refusal(
+            DomainNotOwned,
             domain,
             xml,
             uuid,
+            "uuid",
             "the delete stops here with nothing removed; undefine that domain yourself if it is the instance's, "
             "then delete again",
         )

@@ -192,29 +192,26 @@ def snapshot(conn):
     return domains, dhcp_hosts(conn)
 
 
-@pytest.mark.parametrize("check_mode", [True, False])
-def test_spawn_leaves_a_domain_of_the_uuid_that_nimbus_did_not_define(conn, check_mode):
-    handmade_domain(conn, UUID, "handmade")
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+@pytest.mark.parametrize(
+    ("holds", "uuid", "name", "error", "reschedulable"),
+    [
+        ("uuid", UUID, "handmade", driver.DomainNotOwned, False),
+        # Names are unique per host only: another host may take the instance.
+        ("name", OTHER_UUID, "instance-1", driver.DomainNameInUse, True),
+    ],
+)
+def test_spawn_leaves_a_domain_nimbus_did_not_define(conn, holds, uuid, name, error, reschedulable, check_mode):
+    handmade_domain(conn, uuid, name)
     before = snapshot(conn)
-    with pytest.raises(driver.DomainNotOwned) as info:
+    with pytest.raises(error) as info:
         driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=check_mode)
-    assert f"domain handmade ({UUID})" in info.value.message
-    assert "nimbus did not define it" in info.value.message
-    assert info.value.reschedulable is False
-    assert info.value.details == {"domain_name": "handmade", "domain_uuid": UUID, "instance_uuid": UUID}
-    assert snapshot(conn) == before
-
-
-@pytest.mark.parametrize("check_mode", [True, False])
-def test_spawn_leaves_a_domain_of_the_name_with_another_uuid(conn, check_mode):
-    handmade_domain(conn, OTHER_UUID, "instance-1")
-    before = snapshot(conn)
-    with pytest.raises(driver.DomainNameInUse) as info:
-        driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=check_mode)
-    assert f"domain instance-1 ({OTHER_UUID}) already exists" in info.value.message
-    assert "nimbus did not define it" in info.value.message
-    # Names are unique per host only: another host may take the instance.
-    assert info.value.reschedulable is True
+    assert info.value.message.startswith(
+        f"domain {name} ({uuid}) on this host has the {holds} of instance {UUID}, but nimbus did not define it: "
+        "nimbus never redefines, destroys or undefines it; "
+    )
+    assert info.value.reschedulable is reschedulable
+    assert info.value.details == {"domain_name": name, "domain_uuid": uuid, "instance_uuid": UUID}
     assert snapshot(conn) == before
 
 
