@@ -6,6 +6,12 @@ Nova's ``_create_image``: the image lands in the cache (``<instances_path>/_base
 the root disk is a qcow2 overlay on it (``<instances_path>/<uuid>/disk``) and the
 config drive sits beside it (``disk.config``). What has to change is decided
 first (pure functions over what exists) and done only outside check mode.
+
+An instance directory is nimbus's when it holds nimbus's mark (OWNER_MARK,
+written right after the directory is made) naming the instance, or, for
+directories made before the mark existed, when it holds nothing but regular
+files of the names nimbus writes. Any other directory (or file, or symbolic
+link) at ``<instances_path>/<uuid>`` is never written into nor removed.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 import uuid as uuid_lib
 from collections.abc import Callable
@@ -34,6 +42,15 @@ CONFIG_DRIVE = "disk.config"
 CONFIG_DRIVE_DIGEST = "disk.config.sha256"
 # The volumes the instance uses and which go with it: read by delete.
 VOLUMES_RECORD = "volumes.json"
+# {"instance_uuid", "made_by"}: written into every instance directory nimbus makes, before anything else.
+OWNER_MARK = "nimbus-instance.json"
+MADE_BY = "nimbus.compute"
+# Everything nimbus (and virtlogd, for the console log it rotates) writes into an instance
+# directory, finished or half made: what an unmarked directory of an older nimbus may hold.
+NIMBUS_FILE_NAMES = re.compile(
+    r"disk(\.eph\d+|\.swap|\.config)?(\.part)?|disk\.config\.sha256|volumes\.json|console\.log(\.\d+)?"
+    r"|\.(digest|config-drive)-\w+"
+)
 
 CREATE = "create"
 RESIZE = "resize"
@@ -41,6 +58,23 @@ RESIZE = "resize"
 
 class DiskInUse(Conflict):
     """The instance's disk exists but belongs to another image or is larger than asked: never overwritten."""
+
+
+class InstanceDirNotOwned(Conflict):
+    """``<instances_path>/<uuid>`` exists but nimbus did not make it for the instance: nothing written or removed.
+
+    Not reschedulable, like a domain with the instance's uuid: what carries the
+    instance's uuid is most likely its own, moved or restored by hand, and the
+    build's rollback would refuse to remove it as well.
+    """
+
+
+# What an InstanceDirNotOwned means for the step that meets it.
+BUILD_STOPS = "the build stops here"
+DELETE_STOPS = (
+    "the delete stops here with nothing removed; move out what is not the instance's (or remove the directory "
+    "yourself), then delete again"
+)
 
 
 def check_uuid(value: str) -> str:
@@ -56,6 +90,91 @@ def check_uuid(value: str) -> str:
 
 def instance_dir(instances_path: str, uuid: str) -> str:
     return os.path.join(os.path.abspath(instances_path), check_uuid(uuid))
+
+
+def owner_mark_text(uuid: str) -> str:
+    return json.dumps({"instance_uuid": uuid, "made_by": MADE_BY}) + "\n"
+
+
+def not_ours_reason(uuid: str, kind: str, mark: str | None, entries: dict[str, bool]) -> str | None:
+    """Why the path of instance ``uuid``'s directory is not nimbus's directory for it; None when it is.
+
+    ``kind`` is "directory", "symlink" or "file"; ``mark`` the text of its
+    OWNER_MARK (None without one); ``entries`` name -> whether it is a regular file.
+    An unmarked directory is an older nimbus's when all it holds are regular
+    files of NIMBUS_FILE_NAMES (nothing at all: a build stopped right after it
+    made the directory).
+    """
+    if kind != "directory":
+        return f"it is a {'symbolic link' if kind == 'symlink' else 'file'}, not a directory nimbus made"
+    if mark is not None:
+        try:
+            recorded = json.loads(mark)
+        except ValueError:
+            recorded = None
+        if not isinstance(recorded, dict) or recorded.get("made_by") != MADE_BY:
+            return f"its {OWNER_MARK} is not nimbus's"
+        if recorded.get("instance_uuid") != uuid:
+            return f"nimbus made it for instance {recorded.get('instance_uuid')}"
+        return None
+    foreign = sorted(name for name, regular in entries.items() if not regular or not NIMBUS_FILE_NAMES.fullmatch(name))
+    if not foreign:
+        return None
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    return f"it has no {OWNER_MARK} and holds {shown}, which nimbus does not write"
+
+
+def _path_kind(path: str) -> str:
+    mode = os.lstat(path).st_mode
+    return "directory" if stat.S_ISDIR(mode) else "symlink" if stat.S_ISLNK(mode) else "file"
+
+
+def _read_mark(directory: str) -> str | None:
+    path = os.path.join(directory, OWNER_MARK)
+    if not os.path.lexists(path):
+        return None
+    if not os.path.isfile(path) or os.path.islink(path):
+        return ""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read(4096)
+
+
+def check_instance_dir(directory: str, uuid: str, consequence: str) -> None:
+    """InstanceDirNotOwned when something is at ``directory`` that nimbus did not make for instance ``uuid``."""
+    if not os.path.lexists(directory):
+        return
+    kind = _path_kind(directory)
+    mark = _read_mark(directory) if kind == "directory" else None
+    entries = (
+        {entry.name: entry.is_file(follow_symlinks=False) for entry in os.scandir(directory)}
+        if kind == "directory" and mark is None
+        else {}
+    )
+    reason = not_ours_reason(uuid, kind, mark, entries)
+    if reason is not None:
+        raise InstanceDirNotOwned(
+            f"{directory} exists but nimbus did not make it for instance {uuid} ({reason}): "
+            f"nimbus writes nothing into it and removes nothing from it; {consequence}",
+            path=directory,
+            instance_uuid=uuid,
+            reason=reason,
+        )
+
+
+def _make_instance_dir(directory: str, uuid: str) -> bool:
+    """Make the instance directory with nimbus's mark in it; False when it was there already (and is nimbus's)."""
+    try:
+        os.makedirs(directory, mode=0o700)
+    except FileExistsError:
+        # There before (checked already) or made since: checked (again).
+        check_instance_dir(directory, uuid, BUILD_STOPS)
+        return False
+    try:
+        _write_text_atomic(os.path.join(directory, OWNER_MARK), owner_mark_text(uuid))
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return True
 
 
 def root_size_bytes(root_gb: int, image_size: int | None) -> int | None:
@@ -436,6 +555,7 @@ def _checked_image(cached: str | None, image: dict[str, Any]) -> tuple[int | Non
 
 def _ensure(spec: dict[str, Any], check_mode: bool, connection: _Connection) -> dict[str, Any]:
     directory = instance_dir(spec["instances_path"], spec["uuid"])
+    check_instance_dir(directory, spec["uuid"], BUILD_STOPS)
     base_dir = os.path.join(os.path.abspath(spec["instances_path"]), BASE_DIR)
     config_drive = spec.get("config_drive")
     bdms = spec.get("block_device_mapping") or default_block_device_mapping(spec)
@@ -477,8 +597,7 @@ def _ensure(spec: dict[str, Any], check_mode: bool, connection: _Connection) -> 
             or record_changed
         )
         if not check_mode:
-            if not os.path.isdir(directory):
-                os.makedirs(directory, mode=0o700)
+            if _make_instance_dir(directory, spec["uuid"]):
                 undo.append(lambda: shutil.rmtree(directory, ignore_errors=True))
             if action == CREATE:
                 _create_overlay(disk_path, cached, backing_format, root_size)
@@ -585,11 +704,14 @@ def remove_block_devices(
     """Remove ``<instances_path>/<uuid>/`` and its volumes with delete_on_termination.
 
     Returns {changed, deleted_volumes, kept_volumes}. The image cache stays,
-    and so do the volumes without delete_on_termination.
+    and so do the volumes without delete_on_termination. Something at that
+    path which nimbus did not make for the instance fails the delete
+    (InstanceDirNotOwned) before anything is removed, its volumes.json unread.
     """
     directory = instance_dir(instances_path, uuid)
+    check_instance_dir(directory, uuid, DELETE_STOPS)
     exists = os.path.lexists(directory)
-    record = read_volume_record(directory) if exists and os.path.isdir(directory) else []
+    record = read_volume_record(directory) if exists else []
     deleted, kept = volumes_to_delete(record)
     changed = exists
     if deleted:
@@ -610,8 +732,5 @@ def remove_block_devices(
         finally:
             connection.close()
     if exists and not check_mode:
-        if os.path.islink(directory) or not os.path.isdir(directory):
-            os.unlink(directory)
-        else:
-            shutil.rmtree(directory)
+        shutil.rmtree(directory)
     return {"changed": changed, "deleted_volumes": deleted, "kept_volumes": kept}

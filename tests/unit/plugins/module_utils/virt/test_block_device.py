@@ -131,7 +131,7 @@ def test_without_config_drive(spec):
     spec["config_drive"] = None
     result = block_device.ensure_block_devices(spec, check_mode=False)
     assert [disk["device_name"] for disk in result["block_device_info"]["disks"]] == ["vda"]
-    assert sorted(os.listdir(os.path.join(spec["instances_path"], UUID))) == ["disk"]
+    assert sorted(os.listdir(os.path.join(spec["instances_path"], UUID))) == ["disk", block_device.OWNER_MARK]
 
 
 def test_dropping_the_config_drive_removes_it(spec):
@@ -139,7 +139,7 @@ def test_dropping_the_config_drive_removes_it(spec):
     spec["config_drive"] = None
     assert block_device.ensure_block_devices(spec, check_mode=True)["changed"] is True
     assert block_device.ensure_block_devices(spec, check_mode=False)["changed"] is True
-    assert sorted(os.listdir(os.path.join(spec["instances_path"], UUID))) == ["disk"]
+    assert sorted(os.listdir(os.path.join(spec["instances_path"], UUID))) == ["disk", block_device.OWNER_MARK]
 
 
 def test_larger_root_gb_grows_the_disk(spec):
@@ -360,3 +360,194 @@ def test_volume_users_are_the_other_instances_that_record_it(tmp_path):
     assert block_device.volume_users(str(tmp_path), "vol-2", excluding="a") == ["b"]
     assert block_device.volume_users(str(tmp_path), "vol-2", excluding="b") == []
     assert block_device.volume_users(str(tmp_path / "missing"), "vol-1", excluding="a") == []
+
+
+OTHER_UUID = "11111111-2222-3333-4444-555555555555"
+MARK = block_device.owner_mark_text(UUID)
+
+
+def tree(root):
+    """Every path under ``root`` with its type, mode, mtime and content (or link target): byte for byte."""
+    found = {}
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                content = os.readlink(path)
+            elif stat.S_ISREG(info.st_mode):
+                content = sha256_of(path)
+            else:
+                content = None
+            found[os.path.relpath(path, root)] = (info.st_mode, info.st_mtime_ns, content)
+    return found
+
+
+def test_a_new_directory_carries_nimbus_s_mark(spec):
+    block_device.ensure_block_devices(spec, check_mode=False)
+    mark = os.path.join(spec["instances_path"], UUID, block_device.OWNER_MARK)
+    with open(mark, encoding="utf-8") as handle:
+        assert json.load(handle) == {"instance_uuid": UUID, "made_by": "nimbus.compute"}
+    assert stat.S_IMODE(os.stat(mark).st_mode) == 0o600
+
+
+def _make_foreign(directory, layout, elsewhere):
+    """Something at the instance's path that nimbus did not make, in one of several shapes."""
+    if layout == "file":
+        with open(directory, "w", encoding="ascii") as handle:
+            handle.write("not a directory\n")
+        return
+    if layout == "symlink":
+        os.makedirs(elsewhere)
+        with open(os.path.join(elsewhere, "disk"), "wb") as handle:
+            handle.write(b"somebody's disk")
+        os.symlink(elsewhere, directory)
+        return
+    os.makedirs(directory)
+    files = {
+        "handmade": {"disk": b"a VM disk made by hand", "notes.txt": b"keep me"},
+        "mark-of-another-instance": {block_device.OWNER_MARK: block_device.owner_mark_text(OTHER_UUID).encode()},
+        "mark-not-nimbus-s": {block_device.OWNER_MARK: b"{}", "disk": b"x"},
+        "mark-unreadable": {block_device.OWNER_MARK: b"\xff{", "disk": b"x"},
+        # A volumes.json that asks to delete a volume: never read.
+        "volume-record-and-more": {
+            block_device.VOLUMES_RECORD: json.dumps([{"name": "vol", "pool": "p", "delete_on_termination": True}]),
+            "vm.xml": b"<domain/>",
+        },
+        "subdirectory": {},
+        "symlinked-disk": {},
+    }[layout]
+    for name, content in files.items():
+        with open(os.path.join(directory, name), "wb") as handle:
+            handle.write(content.encode() if isinstance(content, str) else content)
+    if layout == "subdirectory":
+        os.makedirs(os.path.join(directory, "disk.eph0"))
+    if layout == "symlinked-disk":
+        os.symlink("/etc/hostname", os.path.join(directory, "disk"))
+
+
+FOREIGN_LAYOUTS = {
+    "handmade": "has no nimbus-instance.json and holds notes.txt, which nimbus does not write",
+    "mark-of-another-instance": f"nimbus made it for instance {OTHER_UUID}",
+    "mark-not-nimbus-s": f"its {block_device.OWNER_MARK} is not nimbus's",
+    "mark-unreadable": f"its {block_device.OWNER_MARK} is not nimbus's",
+    "volume-record-and-more": "holds vm.xml, which nimbus does not write",
+    "subdirectory": "holds disk.eph0, which nimbus does not write",
+    "symlinked-disk": "holds disk, which nimbus does not write",
+    "file": "it is a file, not a directory nimbus made",
+    "symlink": "it is a symbolic link, not a directory nimbus made",
+}
+
+
+def no_libvirt():
+    raise AssertionError("a directory that is not nimbus's must not lead to its volumes")
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+@pytest.mark.parametrize("step", ["ensure", "remove"])
+@pytest.mark.parametrize("layout", sorted(FOREIGN_LAYOUTS))
+def test_a_path_nimbus_did_not_make_is_refused_and_left_byte_for_byte(spec, tmp_path, layout, step, check_mode):
+    directory = os.path.join(spec["instances_path"], UUID)
+    os.makedirs(spec["instances_path"])
+    _make_foreign(directory, layout, str(tmp_path / "elsewhere"))
+    before = tree(tmp_path)
+    with pytest.raises(block_device.InstanceDirNotOwned) as info:
+        if step == "ensure":
+            block_device.ensure_block_devices(spec, check_mode=check_mode, connect=no_libvirt)
+        else:
+            block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=check_mode, connect=no_libvirt)
+    assert tree(tmp_path) == before
+    message = info.value.message
+    assert message.startswith(f"{directory} exists but nimbus did not make it for instance {UUID} (")
+    assert FOREIGN_LAYOUTS[layout] in message
+    assert ("the build stops here" if step == "ensure" else "the delete stops here with nothing removed") in message
+    assert info.value.reschedulable is False
+    assert info.value.details["path"] == directory
+
+
+OLD_STYLE_FILES = [
+    "disk",
+    "disk.config",
+    "disk.config.sha256",
+    "disk.eph0",
+    "disk.eph12",
+    "disk.swap",
+    "volumes.json",
+    "console.log",
+    "console.log.0",
+    # Leftovers of a build stopped half way.
+    "disk.part",
+    "disk.eph0.part",
+    ".digest-k2j_9x",
+    ".config-drive-a8f3q1",
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "mark", "entries", "expected"),
+    [
+        ("directory", MARK, {}, None),
+        ("directory", MARK, {"anything": True, "sub": False}, None),
+        ("directory", None, {}, None),
+        ("directory", None, dict.fromkeys(OLD_STYLE_FILES, True), None),
+        ("directory", None, {"disk": True, "disk.bak": True}, "holds disk.bak,"),
+        ("directory", None, {"disk": False}, "holds disk,"),
+        ("directory", None, {"disk.eph": True, "console.log.x": True}, "holds console.log.x, disk.eph,"),
+        ("directory", None, {f"f{i}": True for i in range(7)}, "holds f0, f1, f2, f3, f4 and 2 more,"),
+        ("directory", block_device.owner_mark_text(OTHER_UUID), {}, f"for instance {OTHER_UUID}"),
+        ("directory", json.dumps({"instance_uuid": UUID}), {}, "is not nimbus's"),
+        ("directory", "[]", {}, "is not nimbus's"),
+        ("directory", "", {}, "is not nimbus's"),
+        ("file", None, {}, "it is a file"),
+        ("symlink", None, {}, "it is a symbolic link"),
+    ],
+)
+def test_not_ours_reason(kind, mark, entries, expected):
+    reason = block_device.not_ours_reason(UUID, kind, mark, entries)
+    if expected is None:
+        assert reason is None
+    else:
+        assert expected in reason
+
+
+def test_an_old_style_directory_of_nimbus_still_works(spec):
+    """A directory made before the mark: recognised by its names, left unmarked, idempotent, removable."""
+    first = block_device.ensure_block_devices(spec, check_mode=False)
+    directory = os.path.join(spec["instances_path"], UUID)
+    os.unlink(os.path.join(directory, block_device.OWNER_MARK))
+    with open(os.path.join(directory, "console.log"), "w", encoding="ascii") as handle:
+        handle.write("login:\n")
+    before = tree(directory)
+    for check_mode in (True, False):
+        assert block_device.ensure_block_devices(spec, check_mode=check_mode) == {**first, "changed": False}
+    assert tree(directory) == before
+    removed = block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=False)
+    assert removed["changed"] is True
+    assert not os.path.exists(directory)
+
+
+def test_an_old_style_directory_with_leftovers_is_removed(spec):
+    directory = os.path.join(spec["instances_path"], UUID)
+    os.makedirs(directory)
+    for name in OLD_STYLE_FILES:
+        with open(os.path.join(directory, name), "w", encoding="ascii") as handle:
+            handle.write("[]" if name == "volumes.json" else "x")
+    assert block_device.remove_block_devices(spec["instances_path"], UUID, check_mode=False)["changed"] is True
+    assert not os.path.exists(directory)
+
+
+def test_a_directory_made_by_someone_else_meanwhile_is_left_alone(spec, monkeypatch):
+    # Nothing there when the step looks, a foreign directory by the time it makes its own.
+    directory = os.path.join(spec["instances_path"], UUID)
+    plan = block_device._plan_local_disks
+
+    def plan_then_race(*args):
+        os.makedirs(directory)
+        with open(os.path.join(directory, "theirs"), "w", encoding="ascii") as handle:
+            handle.write("theirs")
+        return plan(*args)
+
+    monkeypatch.setattr(block_device, "_plan_local_disks", plan_then_race)
+    with pytest.raises(block_device.InstanceDirNotOwned, match="holds theirs"):
+        block_device.ensure_block_devices(spec, check_mode=False)
+    assert os.listdir(directory) == ["theirs"]
