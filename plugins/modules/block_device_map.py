@@ -25,6 +25,11 @@ description:
     drive), which M(nimbus.compute.libvirt_domain) uses.
   - Files already in place are left alone; the config drive is rebuilt only when its content would change.
     A failure removes what this run created.
+  - A new instance directory gets C(nimbus-instance.json), naming the instance, before anything else. An existing
+    C(<instances_path>/<uuid>) is used or removed only when that file names the instance or, for directories made
+    before it existed, when it holds nothing but files of the names nimbus writes. Anything else there (and a file
+    or symbolic link at that path) fails the module, in check mode too, naming the path and what is not nimbus's,
+    with nothing written or removed, and the build is not rescheduled.
   - With O(state=absent), removes the instance's directory and everything in it (cached base images stay), and the
     volumes it mapped with C(delete_on_termination); the other volumes stay and are listed in RV(kept_volumes).
   - With O(store_path), the controller records the step (task_state C(block_device_mapping)) in the store.

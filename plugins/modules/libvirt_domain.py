@@ -13,7 +13,13 @@ description:
     defines and starts the domain, and waits until it is running.
   - A domain already defined from the same instance is left alone (started if it is not running).
     A failure removes the domain and DHCP entries this run made.
-  - With O(state=absent), destroys and undefines the domain and removes its DHCP entries.
+  - A domain is nimbus's when its metadata names the instance's uuid. A domain with the instance's uuid that
+    nimbus did not define for it is never redefined, destroyed or undefined; the module fails naming it, in
+    check mode too, and the build is not rescheduled (it is most likely the instance, redefined by hand). A domain
+    of the instance's name with another uuid fails the module before anything is plugged, naming it, and the
+    build may go to another host.
+  - With O(state=absent), destroys and undefines the domain and removes its DHCP entries. A domain with the
+    instance's uuid that nimbus did not define for it fails the delete with nothing removed, naming it.
   - With O(store_path), the controller records the step (task_state C(spawning), then vm_state C(active)); with
     O(state=absent) it starts the instance's delete (task_state C(deleting)).
 version_added: 0.1.0
