@@ -46,7 +46,9 @@ options:
     type: bool
     default: false
 notes:
-  - A store that cannot be read (not JSON, or not schema 1) makes the module fail; it is never replaced.
+  - A store that cannot be read (not JSON, not a JSON object, with C(NaN) or C(Infinity), nested too deeply to read,
+    or not schema 1) makes the module fail naming it, so such a store is never reported consistent; it is never
+    replaced.
 """
 
 EXAMPLES = r"""

@@ -46,6 +46,47 @@ def serialise(data: dict[str, Any], path: str) -> bytes:
         raise _error(path, "write", f"data is not JSON-serialisable ({exc})") from exc
 
 
+class _NonFiniteNumber(ValueError):
+    """NaN or Infinity: Python's json reads them, but they are not JSON and no write could save them."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NonFiniteNumber(f"{name} is not a JSON number")
+
+
+def parse(raw: bytes, path: str) -> dict[str, Any]:
+    """The store's data from the file's bytes; StoreError naming ``path`` unless they are a JSON object.
+
+    A file that is not a store is never read as an empty one: a later write would replace it.
+    """
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except _NonFiniteNumber as exc:
+        raise _error(path, "read", f"not a valid store: {exc} (JSON has no NaN or Infinity)") from exc
+    except RecursionError as exc:
+        raise _error(path, "read", "not a valid store: its JSON is nested too deeply to read") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _error(path, "read", f"not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise _error(path, "read", f"not a valid store: it holds {json_kind(data)}, not a JSON object")
+    return data
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words (null, an array, ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
 def temp_file_prefix(path: str) -> str:
     return f".{os.path.basename(path)}."
 
@@ -117,10 +158,7 @@ class JSONStore(Store):
     def _parse(self, raw: bytes | None) -> dict[str, Any]:
         if raw is None:
             return empty_data()
-        try:
-            return json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise _error(self.path, "read", f"not valid JSON ({exc})") from exc
+        return parse(raw, self.path)
 
     def _load(self) -> dict[str, Any]:
         return self._parse(self._read())

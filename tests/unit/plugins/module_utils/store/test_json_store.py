@@ -105,6 +105,10 @@ def test_snapshot_changes_are_never_written(path):
         (b"{not json", "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
         (b"[]", "not a JSON object"),
+        # Not an empty store: a write would replace the file (issue 19).
+        (b"null", "not a valid store: it holds null, not a JSON object"),
+        (b"[" * 100_000, "not a valid store: its JSON is nested too deeply to read"),
+        (b'{"schema": 1, "host_facts": {"h": {"vcpus": NaN}}}', "not a valid store: NaN is not a JSON number"),
         (b'{"schema": 2}', "schema 2"),
         (b'{"schema": 1, "instances": []}', "'instances' is not an object"),
     ],
