@@ -11,6 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
+# How much of a refused value a message quotes.
+SHOWN_LEN = 80
+
+
+def shown(value: Any, limit: int = SHOWN_LEN) -> str:
+    """``repr(value)`` for a message, cut short when long: a refused 200 KB value must not fill the log."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} characters as written"
+    return f"{text[:limit]}... ({size})"
+
 
 class NimbusError(Exception):
     """Base of every expected failure; ``code`` follows Nova's fault codes."""

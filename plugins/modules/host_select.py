@@ -58,6 +58,7 @@ options:
   hosts:
     description:
       - Compute hosts by inventory name, each with its C(nimbus_host) fact from M(nimbus.compute.host_facts).
+      - A host whose value is not such a mapping is refused, naming it.
     type: dict
     default: {}
   images:
@@ -82,7 +83,8 @@ options:
         of that name does, as Nova's key_name picks one of the user's key pairs.
       - C(availability_zone) is a zone name, or Nova's C(zone:host) (or C(:host)) to force the instance onto that
         host; the filters still check the forced host, as Nova's placement checks its capacity.
-      - C(min_count) and C(max_count) (integers, 1 to 1000) ask for several instances in one request.
+      - C(min_count) and C(max_count) (integers, 1 to 1000; a string of digits such as C("3"), as an extra var
+        given as C(key=value) is, is taken too) ask for several instances in one request.
       - C(scheduler_hints) takes Nova's C(group) (a server group name or uuid, see
         M(nimbus.compute.server_group)), C(same_host) and C(different_host) (an instance name or uuid, or a list).
       - C(block_device_mapping_v2) takes Nova's block device mapping v2 (see M(nimbus.compute.block_device_map));

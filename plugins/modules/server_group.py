@@ -42,8 +42,8 @@ options:
     choices: [affinity, anti-affinity, soft-affinity, soft-anti-affinity]
   rules:
     description:
-      - Rules of the policy. V(anti-affinity) takes C(max_server_per_host), an integer >= 1 (default 1), the most
-        members one host may hold.
+      - Rules of the policy. V(anti-affinity) takes C(max_server_per_host), an integer from 1 to 1000 (default 1),
+        the most members one host may hold.
     type: dict
   state:
     description: V(present) creates the group; V(absent) deletes it (its members stay, outside any group).

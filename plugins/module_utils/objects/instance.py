@@ -15,7 +15,7 @@ import urllib.parse
 import uuid
 from typing import Any
 
-from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput, shown
 from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import config_drive, request_spec, states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.block_device import validate_block_device_mapping
@@ -82,8 +82,38 @@ def check_safe_name(field: str, value: Any) -> str:
         or ".." in value
         or any(c.isspace() or c in UNSAFE_NAME_CHARS or not c.isprintable() for c in value)
     ):
-        raise InvalidInput(field, f"{rule}, got {value!r}")
+        raise InvalidInput(field, f"{rule}, got {shown(value)}")
     return value
+
+
+def check_instance_name(field: str, value: Any) -> str:
+    """An instance's name as create takes it (a uuid has the same form): InvalidInput otherwise."""
+    # fullmatch: INSTANCE_NAME_RE's '$' would let a trailing newline through.
+    if not isinstance(value, str) or not INSTANCE_NAME_RE.fullmatch(value):
+        raise InvalidInput(field, f"{INSTANCE_NAME_RULE}, got {shown(value)}")
+    return value
+
+
+def check_instance_names(field: str, value: Any) -> list[str]:
+    """A non-empty list of instance names or uuids, each by the name rule; duplicates dropped, order kept."""
+    if not isinstance(value, list) or not value:
+        raise InvalidInput(field, f"must be a non-empty list of instance names or uuids, got {shown(value)}")
+    return list(dict.fromkeys(check_instance_name(f"{field}[{index}]", name) for index, name in enumerate(value)))
+
+
+def delete_request_names(instance_name: Any = None, instance_names: Any = None) -> list[str]:
+    """The instances a delete asks for (playbooks/delete_instance.yml's extra vars): one of the two, checked."""
+    if instance_name is None and instance_names is None:
+        raise InvalidInput(
+            "instance_name or instance_names",
+            "is required: the name or uuid of the instance to delete (-e instance_name=web1), "
+            """or a list of them (-e '{"instance_names": ["web-1", "web-2"]}')""",
+        )
+    if instance_name is not None and instance_names is not None:
+        raise InvalidInput("instance_names", "is mutually exclusive with instance_name: give one of them")
+    if instance_name is not None:
+        return [check_instance_name("instance_name", instance_name)]
+    return check_instance_names("instance_names", instance_names)
 
 
 def _lookup(field: str, name: Any, known: dict[str, Any], kind: str) -> str:
@@ -205,13 +235,15 @@ def _normalise_public_keys(value: Any) -> dict[str, str]:
     return {name: key.strip() for name, key in keys.items()}
 
 
-def _normalise_user_data(value: Any) -> str | None:
+def check_user_data(field: str, value: Any) -> str | None:
+    """User data as Nova takes it (at most 65535 bytes); host_select's request and block_device_map share it."""
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidInput("user_data", "must be a string")
-    if len(value.encode("utf-8")) > MAX_USER_DATA_BYTES:
-        raise InvalidInput("user_data", f"must be at most {MAX_USER_DATA_BYTES} bytes")
+        raise InvalidInput(field, "must be a string")
+    size = len(value.encode("utf-8"))
+    if size > MAX_USER_DATA_BYTES:
+        raise InvalidInput(field, f"must be at most {MAX_USER_DATA_BYTES} bytes, got {size}")
     return value
 
 
@@ -228,9 +260,7 @@ def validate_request(
     if not isinstance(request, dict):
         raise InvalidInput("request", "must be a mapping")
     _unknown_key("request", request, REQUEST_KEYS)
-    name = request.get("name")
-    if not isinstance(name, str) or not INSTANCE_NAME_RE.match(name):
-        raise InvalidInput("name", f"{INSTANCE_NAME_RULE}, got {name!r}")
+    name = check_instance_name("name", request.get("name"))
     flavor_name = _lookup("flavor", request.get("flavor"), flavors, "flavor")
     flavor = normalise_flavor(flavor_name, flavors[flavor_name])
     image_name = _lookup("image", request.get("image"), images, "image")
@@ -257,7 +287,7 @@ def validate_request(
         "networks": _normalise_requested_networks(request.get("networks"), networks),
         "key_name": key_name,
         "public_keys": public_keys,
-        "user_data": _normalise_user_data(request.get("user_data")),
+        "user_data": check_user_data("user_data", request.get("user_data")),
         "metadata": _string_map("metadata", request.get("metadata") or {}, MAX_METADATA_LEN),
         "admin_pass": _optional_string("admin_pass", request.get("admin_pass")),
         "availability_zone": availability_zone,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput, shown
 
 HINT_KEYS = ("different_host", "group", "same_host")
 # One request schedules at most this many instances (Nova's quota would say it).
@@ -20,8 +20,11 @@ MAX_INSTANCE_NAME_LEN = 63
 
 
 def _count(field: str, value: Any) -> int:
+    # An extra var given as key=value is a string: "3" is taken, "abc" is not (never int()'s 0).
+    if isinstance(value, str) and value.isascii() and value.strip().isdigit():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
-        raise InvalidInput(field, f"must be an integer from 1 to {MAX_COUNT}, got {value!r}")
+        raise InvalidInput(field, f"must be an integer from 1 to {MAX_COUNT}, got {shown(value)}")
     return value
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput, shown
 
 POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
 # Nova (microversion 2.64) knows one rule, and only for anti-affinity.
 RULES = {"anti-affinity": ("max_server_per_host",)}
 DEFAULT_MAX_SERVER_PER_HOST = 1
+# As many as one request may ask for (request_spec.MAX_COUNT): more per host means no limit at all.
+MAX_SERVER_PER_HOST = 1000
 
 
 def validate_rules(policy: str, rules: Any) -> dict[str, int]:
@@ -33,8 +35,10 @@ def validate_rules(policy: str, rules: Any) -> dict[str, int]:
         if key not in allowed:
             known = ", ".join(allowed) or "none"
             raise InvalidInput(f"rules.{key}", f"is not a rule of policy {policy}; its rules: {known}")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidInput(f"rules.{key}", f"must be an integer >= 1, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SERVER_PER_HOST:
+            raise InvalidInput(
+                f"rules.{key}", f"must be an integer from 1 to {MAX_SERVER_PER_HOST}, got {shown(value)}"
+            )
     return dict(rules)
 
 

@@ -8,7 +8,14 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects import requ
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [({}, (1, 1)), ({"min_count": 2}, (2, 2)), ({"max_count": 4}, (1, 4)), ({"min_count": 2, "max_count": 5}, (2, 5))],
+    [
+        ({}, (1, 1)),
+        ({"min_count": 2}, (2, 2)),
+        ({"max_count": 4}, (1, 4)),
+        ({"min_count": 2, "max_count": 5}, (2, 5)),
+        # Extra vars given as key=value arrive as strings.
+        ({"min_count": "2", "max_count": "3"}, (2, 3)),
+    ],
 )
 def test_counts(raw, expected):
     assert request_spec.normalise_counts(raw) == expected
@@ -19,7 +26,9 @@ def test_counts(raw, expected):
     [
         ({"min_count": 0}, "min_count"),
         ({"min_count": True}, "min_count"),
-        ({"max_count": "3"}, "max_count"),
+        ({"max_count": "abc"}, "max_count"),
+        ({"max_count": "3.0"}, "max_count"),
+        ({"max_count": "-3"}, "max_count"),
         ({"max_count": 1001}, "max_count"),
         ({"min_count": 3, "max_count": 2}, "max_count"),
     ],
