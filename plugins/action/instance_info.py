@@ -10,4 +10,5 @@ from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action impor
 
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = argspecs.INSTANCE_INFO
+    MUTUALLY_EXCLUSIVE = argspecs.INSTANCE_INFO_MUTUALLY_EXCLUSIVE
     BODY = controller.instance_info

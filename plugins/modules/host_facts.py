@@ -31,7 +31,9 @@ attributes:
     description: Reading the host twice changes nothing.
 options:
   availability_zone:
-    description: Availability zone of the host, as the scheduler's AvailabilityZoneFilter sees it.
+    description:
+      - Availability zone of the host, as the scheduler's AvailabilityZoneFilter sees it.
+      - At most 255 characters, without whitespace, C(/), C(\), C(..) or any of C(< > & ' "), as every name.
     type: str
     default: nova
   enabled:

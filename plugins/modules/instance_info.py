@@ -27,12 +27,16 @@ attributes:
     description: The module only reads.
 options:
   name:
-    description: Name or uuid of the instance; all instances when omitted (and O(names) too).
+    description:
+      - Name or uuid of the instance; all instances when omitted (and O(names) too). Excludes O(names).
+      - A name that create would refuse (1-63 letters, digits and C(-), starting with a letter or digit) is
+        refused, not looked up.
     type: str
   names:
     description:
       - Names of instances; the live instance of each that has one, in this order. Reads only those, where leaving
         out O(name) and O(names) returns every instance of the store.
+      - Each name follows the rule of O(name).
     type: list
     elements: str
 """
@@ -58,7 +62,9 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runn
 
 
 def main() -> None:
-    run_module(argspecs.INSTANCE_INFO, controller.instance_info)
+    run_module(
+        argspecs.INSTANCE_INFO, controller.instance_info, mutually_exclusive=argspecs.INSTANCE_INFO_MUTUALLY_EXCLUSIVE
+    )
 
 
 if __name__ == "__main__":

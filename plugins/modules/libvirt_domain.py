@@ -57,7 +57,8 @@ options:
     default: kvm
     choices: [kvm, qemu]
   wait_timeout:
-    description: Seconds to wait for the domain to be running.
+    description:
+      - Seconds to wait for the domain to be running, from V(0) (look once) to V(3600).
     type: int
     default: 60
 requirements:

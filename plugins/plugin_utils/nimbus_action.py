@@ -17,6 +17,7 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import option_rules
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_failure import (
     error_from_result,
@@ -37,6 +38,7 @@ class NimbusAction(ActionBase):
 
     ARGUMENT_SPEC: ClassVar[dict[str, Any]] = {}
     REQUIRED_IF: ClassVar[list] = []
+    MUTUALLY_EXCLUSIVE: ClassVar[list] = []
     TRANSFERS_FILES = False
     # A build step on a host that cannot be reached fails (its rescue rolls
     # back and reschedules); host_facts keeps it unreachable, reported down.
@@ -45,8 +47,12 @@ class NimbusAction(ActionBase):
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC, required_if=self.REQUIRED_IF)
+        _validation, args = self.validate_argument_spec(
+            argument_spec=self.ARGUMENT_SPEC, required_if=self.REQUIRED_IF, mutually_exclusive=self.MUTUALLY_EXCLUSIVE
+        )
         try:
+            # Before run_step: a bad option fails here, before any transition in the store.
+            option_rules.check_options(self.ARGUMENT_SPEC, args)
             result.update(self.run_step(plain(args), task_vars or {}))
         except exceptions.NimbusError as error:
             result.update(failed=True, msg=error.message, fault=error.to_fault(self.host_name(task_vars)))

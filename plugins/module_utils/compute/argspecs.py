@@ -70,6 +70,8 @@ INSTANCE_INFO = {
     "names": {"type": "list", "elements": "str"},
 }
 
+INSTANCE_INFO_MUTUALLY_EXCLUSIVE = [("name", "names")]
+
 STORE_CHECK = {
     **STORE_PATH,
     "repair": {"type": "bool", "default": False},

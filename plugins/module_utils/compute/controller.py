@@ -13,7 +13,11 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, notifications, schedule, server_groups
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
-from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow, validate_request
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import (
+    check_instance_name,
+    utcnow,
+    validate_request,
+)
 from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
 
 
@@ -28,10 +32,8 @@ def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     if params["state"] == "absent":
         instance, changed = flow.release_claim(store, params["name"], utcnow(), check_mode)
         return {"changed": changed, "instance": instance}
+    # params["hosts"] passed option_rules (check_host_reports) before the body runs, as reschedule's do.
     request = validate_request(params["request"], params["flavors"], params["images"], params["networks"])
-    for host, report in params["hosts"].items():
-        if not isinstance(report, dict):
-            raise exceptions.InvalidInput(f"hosts.{host}", "must be the host's nimbus_host facts (from host_facts)")
     instances, changed = schedule.schedule_instances(
         store,
         request,
@@ -76,8 +78,13 @@ def network_allocate(params: dict[str, Any], check_mode: bool) -> dict[str, Any]
 
 def instance_info(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     del check_mode  # reading changes nothing
+    # A name create would refuse names no instance: say so rather than find nothing.
+    if params.get("name") is not None:
+        check_instance_name("name", params["name"])
+    for index, name in enumerate(params.get("names") or []):
+        check_instance_name(f"names[{index}]", name)
     state = store_for(params).snapshot()
-    if params.get("name"):
+    if params.get("name") is not None:
         found = flow.find_instance(state, params["name"])
         instances = [found] if found else []
     elif params.get("names") is not None:

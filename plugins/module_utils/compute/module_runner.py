@@ -11,6 +11,7 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import option_rules
 
 # (library name, whether it imported, the import traceback)
 Requirement = tuple[str, bool, "str | None"]
@@ -21,12 +22,20 @@ def run_module(
     body: Callable[[dict[str, Any], bool], dict[str, Any]],
     requirements: Iterable[Requirement] = (),
     required_if: list | None = None,
+    mutually_exclusive: list | None = None,
 ) -> None:
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=required_if)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=required_if,
+        mutually_exclusive=mutually_exclusive,
+    )
     for library, present, import_error in requirements:
         if not present:
             module.fail_json(msg=missing_required_lib(library), exception=import_error)
     try:
+        # The rules beyond Ansible's types, as the action plugin checked them on the controller.
+        option_rules.check_options(argument_spec, module.params)
         result = body(module.params, module.check_mode)
     except exceptions.NimbusError as error:
         module.fail_json(msg=error.message, fault=error.to_fault(platform.node()))

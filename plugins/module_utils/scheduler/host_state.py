@@ -13,6 +13,7 @@ import dataclasses
 import math
 from typing import Any
 
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.block_device import is_boot_from_volume
 
 
@@ -150,6 +151,16 @@ def _add_claims(state: HostState, claims: list[dict[str, Any]]) -> None:
     state.vcpus_used += vcpus
     state.memory_mb_claimed += memory_mb
     state.disk_gb_used += disk_gb
+
+
+def check_host_reports(field: str, hosts: Any) -> dict[str, dict[str, Any]]:
+    """Hosts by name with their ``nimbus_host`` facts, as host_select and reschedule take them."""
+    if not isinstance(hosts, dict):
+        raise InvalidInput(field, "must be a mapping of host names to their nimbus_host facts (from host_facts)")
+    for host, report in hosts.items():
+        if not isinstance(report, dict):
+            raise InvalidInput(f"{field}.{host}", "must be the host's nimbus_host facts (from host_facts)")
+    return hosts
 
 
 def build_host_states(
