@@ -40,7 +40,9 @@ options:
     type: str
     required: true
   hosts:
-    description: Compute hosts by name with their C(nimbus_host) facts, as for M(nimbus.compute.host_select).
+    description:
+      - Compute hosts by name with their C(nimbus_host) facts, as for M(nimbus.compute.host_select); a host whose
+        value is not such a mapping is refused, naming it.
     type: dict
     default: {}
   scheduler:
@@ -51,12 +53,15 @@ options:
     description:
       - Why the attempt failed, recorded as the fault when no build step recorded one (the failure happened between
         steps); such a failure is not rescheduled.
+      - A text over 65536 bytes (UTF-8) is cut to its first 65536 bytes, with a note of its full size. It is the
+        failed task's message, which this module must record rather than refuse.
     type: str
   cleanup_failure:
     description:
       - Why the rollback on the failed host did not finish (its libvirtd unreachable, say). Then nothing is
         rescheduled, as Nova does not reschedule a build it could not clean up; the instance stays in vm_state
         C(error) and keeps its claim and ports until it is deleted.
+      - Cut to 65536 bytes as O(failure) is.
     type: str
 """
 

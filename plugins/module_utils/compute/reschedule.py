@@ -37,6 +37,21 @@ from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import ma
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
 
 RESCHEDULE_EVENT = "reschedule"
+# Of a failure text (a failed task's msg), what the fault keeps: a console dump or an XML document in a
+# msg must not grow the store by its size with every failed attempt.
+MAX_FAILURE_BYTES = 65536
+
+
+def bounded_failure(text: str | None) -> str | None:
+    """``text`` cut to MAX_FAILURE_BYTES of UTF-8, with a note saying so; refusing it would leave the build
+    failed in its step with no fault at all, since the failure text comes from the build role's own rescue."""
+    if text is None:
+        return None
+    data = text.encode("utf-8")
+    if len(data) <= MAX_FAILURE_BYTES:
+        return text
+    kept = data[:MAX_FAILURE_BYTES].decode("utf-8", "ignore")
+    return f"{kept} [truncated: {len(data)} bytes, the first {MAX_FAILURE_BYTES} kept]"
 
 
 def reschedule_spec(state, instance: dict[str, Any]) -> dict[str, Any]:
@@ -225,8 +240,8 @@ def run(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         params["hosts"],
         params["scheduler"],
         utcnow(),
-        params.get("failure"),
-        params.get("cleanup_failure"),
+        bounded_failure(params.get("failure")),
+        bounded_failure(params.get("cleanup_failure")),
     )
     return {
         "changed": changed,
