@@ -151,46 +151,17 @@ SAFE_NAME_RULE = (
 LONG_ZONE = "z" * 200_000
 NAME_RULE = instance.INSTANCE_NAME_RULE
 NOT_A_STORE = "cannot read store {store}: not a valid store"
+GROUP = {"name": "g", "policy": "affinity"}
 MODULE_CASES = [
     # 1. A store that is not a JSON object is refused, never taken as an empty store and overwritten.
-    (
-        "store-null",
-        "server_group",
-        {"name": "g", "policy": "affinity"},
-        b"null\n",
-        f"{NOT_A_STORE}: it holds null, not a JSON object",
-    ),
-    (
-        "store-false",
-        "server_group",
-        {"name": "g", "policy": "affinity"},
-        b"false",
-        f"{NOT_A_STORE}: it holds a boolean, not a JSON object",
-    ),
-    (
-        "store-zero",
-        "server_group",
-        {"name": "g", "policy": "affinity"},
-        b"0",
-        f"{NOT_A_STORE}: it holds a number, not a JSON object",
-    ),
-    (
-        "store-string",
-        "server_group",
-        {"name": "g", "policy": "affinity"},
-        b'""',
-        f"{NOT_A_STORE}: it holds a string, not a JSON object",
-    ),
+    ("store-null", "server_group", GROUP, b"null\n", f"{NOT_A_STORE}: it holds null, not a JSON object"),
+    ("store-false", "server_group", GROUP, b"false", f"{NOT_A_STORE}: it holds a boolean, not a JSON object"),
+    ("store-zero", "server_group", GROUP, b"0", f"{NOT_A_STORE}: it holds a number, not a JSON object"),
+    ("store-string", "server_group", GROUP, b'""', f"{NOT_A_STORE}: it holds a string, not a JSON object"),
     ("store-array", "store_check", {}, b"[]", f"{NOT_A_STORE}: it holds an array, not a JSON object"),
     ("store-null-check", "store_check", {"repair": True}, b"null", f"{NOT_A_STORE}: it holds null, not a JSON object"),
     # 2. Nesting too deep for the parser.
-    (
-        "store-deep",
-        "server_group",
-        {"name": "g", "policy": "affinity"},
-        b"[" * 100_000,
-        f"{NOT_A_STORE}: its JSON is nested too deeply to read",
-    ),
+    ("store-deep", "server_group", GROUP, b"[" * 100_000, f"{NOT_A_STORE}: its JSON is nested too deeply to read"),
     (
         "store-deep-check",
         "store_check",
@@ -216,7 +187,7 @@ MODULE_CASES = [
     (
         "store-infinity",
         "server_group",
-        {"name": "g", "policy": "affinity"},
+        GROUP,
         b'{"schema": 1, "x": Infinity}',
         f"{NOT_A_STORE}: Infinity is not a JSON number (JSON has no NaN or Infinity)",
     ),
