@@ -33,8 +33,9 @@ REPORT = {
 }
 
 
-def build(tmp_path, name, report=REPORT, fixed_ip=None):
-    """Schedule ``name`` on compute1 (whose cached report is ``report``) and allocate its ports."""
+def build(tmp_path, name, report=None, fixed_ip=None):
+    """Schedule ``name`` on compute1 (whose cached report is ``report``, default REPORT) and allocate its ports."""
+    report = REPORT if report is None else report
     store_path = str(tmp_path / "store.json")
     with JSONStore(store_path).transaction() as state:
         state.set_host_facts("compute1", report, NOW)
