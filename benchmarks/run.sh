@@ -1,9 +1,33 @@
 #!/usr/bin/env bash
-# Create-instance benchmark, ours against community.libvirt (make bench).
+# The create-instance benchmarks, ours against community.libvirt (make bench):
+#   1. benchmarks/bench_create.py     create until the domain runs (tiny image)
+#   2. benchmarks/bench_cloud_ssh.py  create until SSH answers (Debian 12 cloud image)
 # Installs requirements-bench.txt into .venv when community.libvirt is
-# missing, then runs benchmarks/bench_create.py with the given arguments.
+# missing, then runs both in that order, the second even when the first
+# failed; the exit status is non-zero when either failed.
+#
+#   benchmarks/run.sh [BENCH_CREATE_ARGS...] [-- BENCH_CLOUD_SSH_ARGS...]
+#   BENCH=create|cloud-ssh benchmarks/run.sh ...   runs only that one
+#   (e.g. benchmarks/run.sh --pairs 10 -- --pairs 5 --warmup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+create_args=()
+cloud_args=()
+while [ $# -gt 0 ]; do
+  if [ "$1" = -- ]; then
+    shift
+    cloud_args=("$@")
+    break
+  fi
+  create_args+=("$1")
+  shift
+done
+which=${BENCH:-all}
+case $which in
+  all | create | cloud-ssh) ;;
+  *) echo "run.sh: BENCH must be all, create or cloud-ssh, not $which" >&2; exit 2 ;;
+esac
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
@@ -15,4 +39,26 @@ link=build/collections/ansible_collections/nimbus/compute
 if [ "$(readlink "$link" 2>/dev/null)" != "../../../.." ]; then
   mkdir -p "$(dirname "$link")" && ln -sfn ../../../.. "$link"
 fi
-exec .venv/bin/python benchmarks/bench_create.py "$@"
+
+# --help (before or after --): both scripts' help, and nothing run.
+for arg in ${create_args[@]+"${create_args[@]}"} ${cloud_args[@]+"${cloud_args[@]}"}; do
+  if [ "$arg" = --help ] || [ "$arg" = -h ]; then
+    .venv/bin/python benchmarks/bench_create.py --help
+    echo
+    echo "After --, benchmarks/run.sh passes its arguments to benchmarks/bench_cloud_ssh.py:"
+    .venv/bin/python benchmarks/bench_cloud_ssh.py --help
+    exit 0
+  fi
+done
+
+status=0
+if [ "$which" != cloud-ssh ]; then
+  echo "===== bench_create: create until the domain runs (tiny image)"
+  .venv/bin/python benchmarks/bench_create.py ${create_args[@]+"${create_args[@]}"} || status=$?
+fi
+if [ "$which" != create ]; then
+  echo
+  echo "===== bench_cloud_ssh: create until SSH answers (Debian 12 cloud image)"
+  .venv/bin/python benchmarks/bench_cloud_ssh.py ${cloud_args[@]+"${cloud_args[@]}"} || status=$?
+fi
+exit "$status"
