@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import controller
 from ansible_collections.nimbus.compute.plugins.module_utils.network import host_holdings
 from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
 
@@ -33,44 +32,36 @@ REPORT = {
 }
 
 
-def build(tmp_path, name, report=None, fixed_ip=None):
-    """Schedule ``name`` on compute1 (whose cached report is ``report``, default REPORT) and allocate its ports."""
-    report = REPORT if report is None else report
-    store_path = str(tmp_path / "store.json")
-    with JSONStore(store_path).transaction() as state:
-        state.set_host_facts("compute1", report, NOW)
-    request = {
-        "name": name,
-        "flavor": "m1.tiny",
-        "image": "tiny",
-        "networks": [{"network": "private", "fixed_ip": fixed_ip}],
-    }
-    params = {
-        "store_path": store_path,
-        "state": "present",
-        "request": request,
-        "flavors": FLAVORS,
-        "images": IMAGES,
-        "networks": NETWORKS,
-        "hosts": {"compute1": report},
-        "scheduler": {},
-    }
-    uuid = controller.host_select(params, check_mode=False)["instance"]["uuid"]
-    allocated = controller.network_allocate(
-        {"store_path": store_path, "state": "present", "instance": uuid, "networks": NETWORKS}, False
-    )
-    return [ip["address"] for vif in allocated["network_info"] for ip in vif["network"]["subnets"][0]["ips"]]
+@pytest.fixture
+def build(schedule_and_allocate):
+    """Schedule an instance on compute1 (whose cached report is ``report``, default REPORT): its addresses."""
+
+    def make(tmp_path, name, report=None, fixed_ip=None):
+        report = REPORT if report is None else report
+        store_path = str(tmp_path / "store.json")
+        with JSONStore(store_path).transaction() as state:
+            state.set_host_facts("compute1", report, NOW)
+        request = {
+            "name": name,
+            "flavor": "m1.tiny",
+            "image": "tiny",
+            "networks": [{"network": "private", "fixed_ip": fixed_ip}],
+        }
+        allocated = schedule_and_allocate(store_path, request, FLAVORS, IMAGES, NETWORKS, {"compute1": report})
+        return [ip["address"] for vif in allocated["network_info"] for ip in vif["network"]["subnets"][0]["ips"]]
+
+    return make
 
 
-def test_addresses_reserved_or_leased_by_others_are_skipped(tmp_path):
+def test_addresses_reserved_or_leased_by_others_are_skipped(build, tmp_path):
     assert build(tmp_path, "web1") == ["198.18.0.12"]
 
 
-def test_without_a_report_of_the_network_the_store_alone_decides(tmp_path):
+def test_without_a_report_of_the_network_the_store_alone_decides(build, tmp_path):
     assert build(tmp_path, "web1", report={**REPORT, "networks": {}}) == ["198.18.0.10"]
 
 
-def test_a_full_pool_names_the_network_and_who_holds_its_addresses(tmp_path):
+def test_a_full_pool_names_the_network_and_who_holds_its_addresses(build, tmp_path):
     build(tmp_path, "web1")
     with pytest.raises(exceptions.NoMoreFixedIps) as raised:
         build(tmp_path, "web2")
@@ -82,7 +73,7 @@ def test_a_full_pool_names_the_network_and_who_holds_its_addresses(tmp_path):
     )
 
 
-def test_a_fixed_ip_held_by_another_vm_names_it(tmp_path):
+def test_a_fixed_ip_held_by_another_vm_names_it(build, tmp_path):
     with pytest.raises(exceptions.FixedIpAlreadyInUse) as raised:
         build(tmp_path, "web1", fixed_ip="198.18.0.10")
     assert raised.value.message == (

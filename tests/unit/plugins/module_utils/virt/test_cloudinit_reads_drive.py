@@ -21,7 +21,7 @@ import pycdlib
 import pytest
 import yaml
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import controller, flow, steps
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, steps
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import configdrive
 
 REPO = pathlib.Path(__file__).resolve().parents[5]
@@ -69,25 +69,18 @@ def build_request(name, **extra_vars):
     }
 
 
-def drive_files(tmp_path, request, files=None):
-    """The drive's files for ``request``, as the block_device_map step of a real build would write them."""
-    params = {
-        "store_path": str(tmp_path / "store.json"),
-        "state": "present",
-        "request": request,
-        "flavors": FLAVORS,
-        "images": IMAGES,
-        "networks": NETWORKS,
-        "hosts": {"compute1": HOST},
-        "scheduler": {},
-    }
-    uuid = controller.host_select(params, check_mode=False)["instance"]["uuid"]
-    allocated = controller.network_allocate(
-        {"store_path": params["store_path"], "state": "present", "instance": uuid, "networks": NETWORKS}, False
-    )
-    instance = flow.compute_view(allocated["instance"])
-    spec = steps.block_device_spec(instance, str(tmp_path), request["user_data"], request["admin_pass"], files)
-    return allocated["instance"], configdrive.with_random_seed(configdrive.drive_files(spec["config_drive"]))
+@pytest.fixture
+def drive_files(schedule_and_allocate):
+    """The drive's files for a request, as the block_device_map step of a real build would write them."""
+
+    def make(tmp_path, request, files=None):
+        store_path = str(tmp_path / "store.json")
+        allocated = schedule_and_allocate(store_path, request, FLAVORS, IMAGES, NETWORKS, {"compute1": HOST})
+        instance = flow.compute_view(allocated["instance"])
+        spec = steps.block_device_spec(instance, str(tmp_path), request["user_data"], request["admin_pass"], files)
+        return allocated["instance"], configdrive.with_random_seed(configdrive.drive_files(spec["config_drive"]))
+
+    return make
 
 
 def mounted(tmp_path, files):
@@ -130,14 +123,14 @@ def datasource(cloudinit, tmp_path, module, seed_name, drive_root, instance_uuid
     return source
 
 
-def read_config_drive(cloudinit, tmp_path, request, files=None):
+def read_config_drive(cloudinit, drive_files, tmp_path, request, files=None):
     instance, drive = drive_files(tmp_path, request, files)
     label, root = mounted(tmp_path, drive)
     assert label == "config-2"
     return instance, datasource(cloudinit, tmp_path, "ConfigDrive", "config_drive", root, instance["uuid"])
 
 
-def read_nocloud(cloudinit, tmp_path, request):
+def read_nocloud(cloudinit, drive_files, tmp_path, request):
     instance, seed = drive_files(tmp_path, {**request, "config_drive_format": "nocloud"})
     label, root = mounted(tmp_path, seed)
     assert label == "cidata"
@@ -157,17 +150,17 @@ KEY_CASES = [
 
 @pytest.mark.parametrize(("extra_vars", "expected_keys"), KEY_CASES)
 @pytest.mark.parametrize("reader", [read_config_drive, read_nocloud], ids=["config-2", "nocloud"])
-def test_the_keys_reach_cloud_init(cloudinit, tmp_path, reader, extra_vars, expected_keys):
-    _instance, source = reader(cloudinit, tmp_path, build_request("web1", **extra_vars))
+def test_the_keys_reach_cloud_init(cloudinit, drive_files, tmp_path, reader, extra_vars, expected_keys):
+    _instance, source = reader(cloudinit, drive_files, tmp_path, build_request("web1", **extra_vars))
     assert sorted(source.get_public_ssh_keys()) == expected_keys
 
 
-def test_config_drive_as_cloud_init_reads_it(cloudinit, tmp_path):
+def test_config_drive_as_cloud_init_reads_it(cloudinit, drive_files, tmp_path):
     files = {"/etc/nimbus/injected": "from the drive\n"}
     request = build_request(
         "web1", key_name="ops", public_keys={"ops": OPS_KEY}, metadata={"role": "web"}, user_data=USER_DATA
     )
-    instance, source = read_config_drive(cloudinit, tmp_path, request, files)
+    instance, source = read_config_drive(cloudinit, drive_files, tmp_path, request, files)
 
     assert source.get_instance_id() == instance["uuid"]
     assert source.metadata["local-hostname"] == "web1"
@@ -179,8 +172,8 @@ def test_config_drive_as_cloud_init_reads_it(cloudinit, tmp_path):
     assert source.files == {"/etc/nimbus/injected": b"from the drive\n"}
 
 
-def test_config_drive_network_as_cloud_init_renders_it(cloudinit, tmp_path):
-    instance, source = read_config_drive(cloudinit, tmp_path, build_request("web1"))
+def test_config_drive_network_as_cloud_init_renders_it(cloudinit, drive_files, tmp_path):
+    instance, source = read_config_drive(cloudinit, drive_files, tmp_path, build_request("web1"))
     dhcp_port, static_port = instance["network_info"]
     static_ip = static_port["network"]["subnets"][0]["ips"][0]["address"]
     # The NICs the guest's kernel finds, by MAC (cloud-init asks the system for them).
@@ -200,9 +193,9 @@ def test_config_drive_network_as_cloud_init_renders_it(cloudinit, tmp_path):
     assert sorted(item["name"] for item in state.iter_interfaces()) == ["eth0", "eth1"]
 
 
-def test_nocloud_as_cloud_init_reads_it(cloudinit, tmp_path):
+def test_nocloud_as_cloud_init_reads_it(cloudinit, drive_files, tmp_path):
     request = build_request("web1", public_keys={"ops": OPS_KEY}, metadata={"role": "web"}, user_data=USER_DATA)
-    instance, source = read_nocloud(cloudinit, tmp_path, request)
+    instance, source = read_nocloud(cloudinit, drive_files, tmp_path, request)
     dhcp_port, static_port = instance["network_info"]
     static_ip = static_port["network"]["subnets"][0]["ips"][0]["address"]
 
@@ -220,7 +213,7 @@ def test_nocloud_as_cloud_init_reads_it(cloudinit, tmp_path):
     assert [(route["network"], route["gateway"]) for route in static["routes"]] == [("0.0.0.0", "198.18.1.1")]
 
 
-def test_each_drive_written_has_a_seed_of_its_own(tmp_path):
+def test_each_drive_written_has_a_seed_of_its_own(drive_files, tmp_path):
     seeds = []
     for run in ("first", "second"):
         (tmp_path / run).mkdir()
