@@ -18,7 +18,12 @@ reported as a warning (a failure with ``--fail-on-pool-overlap``): VMs made
 by hand, kcli or Terraform take dynamic leases from there.  An ``ipv6`` subnet is left out on
 purpose: its addresses reach guests through network_data.json only, and test
 traffic stays in 198.18.0.0/15.  A network defined with other settings is redefined; an
-active one is restarted only with ``--restart``.  Talks to libvirt through
+active one is restarted only with ``--restart``.  Only a network nimbus made is
+ever defined again, started, restarted or autostarted: the definitions it
+writes carry ``<metadata><nimbus:network>``, and a network of an older nimbus
+(no metadata, the bridge nimbus names, no ``<forward>``) counts as its own.
+A libvirt network of that name that somebody else made is used as it is; a
+difference from the entry, or its being inactive, is reported as a warning.  Talks to libvirt through
 ``virsh`` only, so a fresh host needs no Python bindings.
 
 Prints one JSON object: ``changed``, ``networks`` (name, libvirt_network,
@@ -101,14 +106,39 @@ def current_settings(root: ET.Element) -> dict[str, Any]:
     return settings
 
 
-def network_xml(libvirt_name: str, settings: dict[str, Any], current: ET.Element | None) -> str:
+METADATA_NS = "https://nimbus.compute/xmlns/network/1"  # beside domain_xml.py's instance/1
+OWNER_TAG = f"{{{METADATA_NS}}}network"
+NIMBUS = "nimbus"
+OLDER_NIMBUS = "an older nimbus"
+
+
+def made_by(current: ET.Element | None, name: str, prefix: str) -> str | None:
+    """NIMBUS, OLDER_NIMBUS (its bridge and no metadata) or None (somebody else) for an existing definition."""
+    if current is None:
+        return None
+    if current.find(f"metadata/{OWNER_TAG}") is not None:
+        return NIMBUS
+    bridge = current.find("bridge")
+    if (
+        current.find("metadata") is None
+        and current.find("forward") is None
+        and bridge is not None
+        and bridge.get("name") == bridge_name(prefix, name)
+    ):
+        return OLDER_NIMBUS
+    return None
+
+
+def network_xml(libvirt_name: str, settings: dict[str, Any], current: ET.Element | None, name: str = "") -> str:
     """Return the definition of an isolated network, keeping the uuid and MAC libvirt gave it."""
+    ET.register_namespace(NIMBUS, METADATA_NS)
     root = ET.Element("network")
     ET.SubElement(root, "name").text = libvirt_name
     for keep in ("uuid", "mac"):
         element = current.find(keep) if current is not None else None
         if element is not None:
             root.append(element)
+    ET.SubElement(ET.SubElement(root, "metadata"), OWNER_TAG).text = name or libvirt_name
     ET.SubElement(root, "bridge", {"name": settings["bridge"], "stp": "on", "delay": "0"})
     if settings["mtu"]:
         ET.SubElement(root, "mtu", {"size": str(settings["mtu"])})
@@ -204,10 +234,19 @@ def ensure_network(virsh: Virsh, name: str, spec: dict[str, Any], options: argpa
     want = desired_settings(name, spec, options.bridge_prefix)
     current = virsh.definition(libvirt_name)
     state = virsh.state(libvirt_name) if current is not None else {"active": False, "autostart": False}
+    if current is not None and made_by(current, name, options.bridge_prefix) is None:
+        return {
+            "name": name,
+            "libvirt_network": libvirt_name,
+            "bridge": (current.find("bridge").get("name") if current.find("bridge") is not None else None),
+            "actions": [],
+            "overlaps": pool_overlaps(name, spec, current),
+            "foreign": foreign_network_notes(name, libvirt_name, want, current_settings(current), state),
+        }
     actions = []
     xml = None
     if current is None or current_settings(current) != want:
-        xml = network_xml(libvirt_name, want, current)
+        xml = network_xml(libvirt_name, want, current, name)
         actions.append("define")
         if state["active"] and options.restart:
             actions.append("restart")
@@ -232,7 +271,28 @@ def ensure_network(virsh: Virsh, name: str, spec: dict[str, Any], options: argpa
         "bridge": want["bridge"],
         "actions": actions,
         "overlaps": pool_overlaps(name, spec, in_force),
+        "foreign": [],
     }
+
+
+def foreign_network_notes(
+    name: str, libvirt_name: str, want: dict[str, Any], have: dict[str, Any], state: dict[str, bool]
+) -> list[str]:
+    """Warnings about a libvirt network somebody else made that a nimbus network rides on: used as it is."""
+    notes = []
+    differing = sorted(key for key in want if want[key] != have.get(key))
+    if differing:
+        shown = ", ".join(f"{key} {have.get(key)!r} (nimbus_networks wants {want[key]!r})" for key in differing)
+        notes.append(
+            f"libvirt network {libvirt_name} (network {name}) was not made by nimbus: it is used as it is, never "
+            f"redefined; it differs in {shown}"
+        )
+    if not state["active"]:
+        notes.append(
+            f"libvirt network {libvirt_name} (network {name}) was not made by nimbus and is not active: nimbus does "
+            "not start it; guests on it cannot start until its owner does"
+        )
+    return notes
 
 
 def libvirt_networks(networks: dict[str, dict[str, Any]], prefix: str) -> dict[str, dict[str, Any]]:
@@ -276,6 +336,7 @@ def main(argv: list[str]) -> int:
                     " its new definition applies when it restarts"
                 )
             warnings.extend(result["overlaps"])
+            warnings.extend(result["foreign"])
         overlaps = [overlap for result in results for overlap in result["overlaps"]]
         if overlaps and options.fail_on_pool_overlap:
             raise NetworkSpecError("; ".join(overlaps))

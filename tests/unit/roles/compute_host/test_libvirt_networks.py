@@ -91,3 +91,43 @@ def test_no_dynamic_range_no_overlap():
     static = ET.fromstring("<network><name>n</name><ip address='198.18.1.1' prefix='24'/></network>")
     assert libvirt_networks.pool_overlaps("static", STATIC, static) == []
     assert libvirt_networks.pool_overlaps("static", STATIC, None) == []
+
+
+def test_definitions_nimbus_writes_are_marked_as_its_own():
+    settings = libvirt_networks.desired_settings("private", PRIVATE, "nbr-")
+    root = ET.fromstring(libvirt_networks.network_xml("nimbus-private", settings, None, "private"))
+    assert libvirt_networks.made_by(root, "private", "nbr-") == libvirt_networks.NIMBUS
+
+
+@pytest.mark.parametrize(
+    ("xml", "owner"),
+    [
+        # An older nimbus: its bridge, no metadata, isolated.
+        ("<network><name>nimbus-private</name><bridge name='nbr-private'/></network>", "an older nimbus"),
+        # Somebody else's: another bridge, a <forward>, or metadata of their own.
+        ("<network><name>default</name><bridge name='virbr0'/><forward mode='nat'/></network>", None),
+        ("<network><name>nimbus-private</name><bridge name='virbr1'/></network>", None),
+        ("<network><name>nimbus-private</name><bridge name='nbr-private'/><forward mode='nat'/></network>", None),
+        (
+            "<network><name>n</name><metadata><kcli:info xmlns:kcli='urn:kcli'/></metadata>"
+            "<bridge name='nbr-private'/></network>",
+            None,
+        ),
+    ],
+)
+def test_who_made_an_existing_network(xml, owner):
+    assert libvirt_networks.made_by(ET.fromstring(xml), "private", "nbr-") == owner
+
+
+def test_a_network_somebody_else_made_is_used_as_it_is_and_its_differences_reported():
+    want = libvirt_networks.desired_settings("private", PRIVATE, "nbr-")
+    have = {**want, "bridge": "virbr1", "dhcp_range": ("198.18.0.2", "198.18.0.254")}
+    notes = libvirt_networks.foreign_network_notes("private", "nimbus-private", want, have, {"active": False})
+    assert notes == [
+        "libvirt network nimbus-private (network private) was not made by nimbus: it is used as it is, never "
+        "redefined; it differs in bridge 'virbr1' (nimbus_networks wants 'nbr-private'), dhcp_range "
+        "('198.18.0.2', '198.18.0.254') (nimbus_networks wants ('198.18.0.10', '198.18.0.250'))",
+        "libvirt network nimbus-private (network private) was not made by nimbus and is not active: nimbus does "
+        "not start it; guests on it cannot start until its owner does",
+    ]
+    assert libvirt_networks.foreign_network_notes("private", "nimbus-private", want, want, {"active": True}) == []
