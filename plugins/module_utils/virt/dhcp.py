@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import VirtError
@@ -23,6 +24,12 @@ from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection imp
 
 # Where libvirt's network driver keeps the pid of each network's dnsmasq.
 DNSMASQ_PID_DIR = "/run/libvirt/network"
+
+
+def live_leases(leases: list[dict[str, Any]], now: float | None = None) -> list[dict[str, Any]]:
+    """Leases that have not expired (libvirt's ``expirytime`` is epoch seconds; 0 never expires)."""
+    now = time.time() if now is None else now
+    return [lease for lease in leases if not lease.get("expirytime") or int(lease["expirytime"]) > now]
 
 
 def stale_leases(leases: list[dict[str, Any]], ip: str, mac: str) -> list[dict[str, Any]]:

@@ -102,16 +102,16 @@ def network_definition(network_xml: str) -> dict[str, Any]:
 
 
 def live_leases(leases: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
-    """Leases not yet expired, as {ip, mac, name, expires} (libvirt's ``expirytime`` is epoch seconds, 0 = never)."""
+    """The live leases (``dhcp.live_leases``) as the host report lists them: {ip, mac, name, expires}."""
     return [
         {
-            "ip": lease.get("ipaddr"),
+            "ip": lease["ipaddr"],
             "mac": (lease.get("mac") or "").lower(),
             "name": lease.get("hostname") or None,
             "expires": int(lease.get("expirytime") or 0),
         }
-        for lease in leases
-        if lease.get("ipaddr") and (not lease.get("expirytime") or int(lease["expirytime"]) > now)
+        for lease in dhcp.live_leases(leases, now)
+        if lease.get("ipaddr")
     ]
 
 

@@ -19,7 +19,6 @@ leases.
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -122,12 +121,6 @@ def wanted_hosts(network_info: list[dict[str, Any]], hostname: str) -> dict[str,
     return wanted
 
 
-def live_leases(leases: list[dict[str, Any]], now: float | None = None) -> list[dict[str, Any]]:
-    """Leases that have not expired (``expirytime`` 0 never does)."""
-    now = time.time() if now is None else now
-    return [lease for lease in leases if not lease.get("expirytime") or int(lease["expirytime"]) > now]
-
-
 def _update_flags(network: Any) -> int:
     flags = 0
     if network.isActive():
@@ -168,7 +161,7 @@ def plug_vif_entries(
         if network is None:
             raise NetworkNotFound(f"libvirt network {name} does not exist on this host", network=name)
         existing = dhcp_hosts(network.XMLDesc(0))
-        held = held_by_others(existing, live_leases(dhcp.network_leases(network)), wanted)
+        held = held_by_others(existing, dhcp.live_leases(dhcp.network_leases(network)), wanted)
         if held:
             raise AddressHeldOnHost(
                 f"network {name}: {'; '.join(held)}, which nimbus did not allocate; it is left alone and this "

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libvirt
 import pytest
 
-from ansible_collections.nimbus.compute.plugins.module_utils.virt import vif
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import dhcp, vif
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.vif import ADD, DELETE, host_entry
 
 NET_XML = """<network><name>nimbus-a</name>
@@ -165,7 +165,7 @@ def test_held_by_others(existing, leases, expected):
 
 def test_live_leases_drop_expired_ones():
     leases = [{"ipaddr": "a", "expirytime": 100}, {"ipaddr": "b", "expirytime": 300}, {"ipaddr": "c", "expirytime": 0}]
-    assert [lease["ipaddr"] for lease in vif.live_leases(leases, now=200)] == ["b", "c"]
+    assert [lease["ipaddr"] for lease in dhcp.live_leases(leases, now=200)] == ["b", "c"]
 
 
 def test_plug_never_takes_an_address_another_mac_reserves(conn, network):
