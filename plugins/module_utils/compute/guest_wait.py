@@ -61,13 +61,22 @@ def console_tail(path: str | None, lines: int) -> list[str]:
     return [line for line in cleaned if line.strip()][-lines:]
 
 
-def check_settings(timeout: int, port: int, console_lines: int) -> None:
-    if not 1 <= timeout <= MAX_TIMEOUT:
-        raise InvalidInput("timeout", f"must be 1 to {MAX_TIMEOUT} seconds, got {timeout}")
-    if not 1 <= port <= 65535:
-        raise InvalidInput("port", f"must be a TCP port, 1 to 65535, got {port}")
-    if not 0 <= console_lines <= MAX_CONSOLE_LINES:
-        raise InvalidInput("console_lines", f"must be 0 to {MAX_CONSOLE_LINES}, got {console_lines}")
+def check_timeout(field: str, value: int) -> int:
+    if not 1 <= value <= MAX_TIMEOUT:
+        raise InvalidInput(field, f"must be 1 to {MAX_TIMEOUT} seconds, got {value}")
+    return value
+
+
+def check_port(field: str, value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise InvalidInput(field, f"must be a TCP port, 1 to 65535, got {value}")
+    return value
+
+
+def check_console_lines(field: str, value: int) -> int:
+    if not 0 <= value <= MAX_CONSOLE_LINES:
+        raise InvalidInput(field, f"must be 0 to {MAX_CONSOLE_LINES}, got {value}")
+    return value
 
 
 def _not_ready_message(guest: dict[str, Any], port: int, timeout: int, console_lines: int) -> str:
@@ -88,8 +97,10 @@ def wait_for_ssh(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[dict[str, Any]]:
-    """Each guest with ``ready``, ``seconds`` and ``banner`` once all answer; GuestNotReady names the others."""
-    check_settings(timeout, port, console_lines)
+    """Each guest with ``ready``, ``seconds`` and ``banner`` once all answer; GuestNotReady names the others.
+
+    The settings were checked with the module's options (compute/option_rules.py).
+    """
     start = clock()
     results = {guest["uuid"]: {**guest, "ready": False, "seconds": None, "banner": None} for guest in guests}
     waiting = list(results)

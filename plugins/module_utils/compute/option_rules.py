@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import guest_wait
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput, shown
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import check_safe_name, check_user_data
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.host_state import check_host_reports
@@ -56,6 +57,10 @@ def check_wait_timeout(field: str, value: Any) -> int:
 RULES: dict[str, Callable[[str, Any], Any]] = {
     # A zone is a name the scheduler compares and the store keeps: the rule of every name.
     "availability_zone": check_safe_name,
+    # instance_ssh_wait's: seconds for all guests together, their SSH port, lines of console shown.
+    "console_lines": guest_wait.check_console_lines,
+    "port": guest_wait.check_port,
+    "timeout": guest_wait.check_timeout,
     "hosts": check_host_reports,
     "uri": check_libvirt_uri,
     "user_data": check_user_data,

@@ -8,7 +8,12 @@ import threading
 import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import compute_host, guest_wait
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
+    argspecs,
+    compute_host,
+    guest_wait,
+    option_rules,
+)
 
 
 @pytest.fixture
@@ -130,17 +135,18 @@ def test_console_tail_of_a_missing_log_says_so(tmp_path):
     ],
 )
 def test_bad_settings_name_the_option(timeout, port, lines, message):
+    params = {"guests": [guest()], "port": port, "timeout": timeout, "console_lines": lines, "netns": None}
     with pytest.raises(exceptions.InvalidInput) as raised:
-        guest_wait.wait_for_ssh([guest()], port, timeout, lines)
+        option_rules.check_options(argspecs.INSTANCE_SSH_WAIT, params)
     assert raised.value.message == message
 
 
-def test_module_body_in_check_mode_checks_settings_and_waits_for_nothing():
+def test_module_body_in_check_mode_waits_for_nothing_and_the_options_are_checked():
     params = {"guests": [guest()], "port": 22, "timeout": 5, "console_lines": 20, "netns": "no-such-netns"}
     result = compute_host.instance_ssh_wait(params, check_mode=True)
     assert result == {"changed": False, "guests": [{**guest(), "ready": None, "seconds": None, "banner": None}]}
     with pytest.raises(exceptions.InvalidInput, match="timeout: must be 1 to 86400"):
-        compute_host.instance_ssh_wait({**params, "timeout": 0}, check_mode=True)
+        option_rules.check_options(argspecs.INSTANCE_SSH_WAIT, {**params, "timeout": 0})
 
 
 def test_module_body_refuses_a_netns_that_does_not_exist():
