@@ -12,7 +12,6 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, notifications, schedule, server_groups
-from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import (
     check_instance_name,
     utcnow,
@@ -91,5 +90,5 @@ def instance_info(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         by_name = state.live_instances_by_name(params["names"])
         instances = [by_name[name] for name in params["names"] if name in by_name]
     else:
-        instances = [i for i in state.data.get("instances", {}).values() if i["vm_state"] != states.DELETED]
+        instances = state.list_instances()
     return {"changed": False, "instances": instances}

@@ -57,7 +57,7 @@ def compute_view(instance: dict[str, Any]) -> dict[str, Any]:
 
 def find_instance(state, name_or_uuid: str) -> dict[str, Any] | None:
     """An instance by uuid or, failing that, by name (deleted ones excluded)."""
-    found = state.data.get("instances", {}).get(name_or_uuid)
+    found = state.get_instance(name_or_uuid)
     if found and found.get("vm_state") != states.DELETED:
         return found
     return state.find_instance(name_or_uuid)
@@ -77,7 +77,7 @@ def is_being_deleted(instance: dict[str, Any]) -> bool:
 
 def build_instance(state, name_or_uuid: str) -> dict[str, Any]:
     """The instance a build works on: by uuid even when a delete already marked it deleted."""
-    return state.instances.get(name_or_uuid) or get_instance(state, name_or_uuid)
+    return state.get_instance(name_or_uuid) or get_instance(state, name_or_uuid)
 
 
 def check_not_deleted(instance: dict[str, Any], step: str, host: str | None, cause: str | None = None) -> None:
@@ -314,7 +314,7 @@ def release_claim(store, name_or_uuid: str, now: str, check_mode: bool = False) 
         uuid = instance["uuid"]
         local_delete = instance.get("host") is None
         deleting = instance["task_state"] == states.DELETING or local_delete
-        held = uuid in state.data.get("claims", {})
+        held = state.claim_of(uuid) is not None
         if check_mode:
             return instance, held or deleting
         state.drop_claim(uuid)

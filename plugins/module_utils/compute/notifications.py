@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Nova's versioned notifications, appended as JSON lines to a file on the controller.
 
-The flow calls ``emit`` (or ``emit_build_error``) at the end of the store
-transaction that made the change, so lines appear in the order the store saw
-the changes. Each line is written with one ``write`` under an exclusive
+The flow calls ``emit`` (or ``emit_build_error``) in the store transaction
+that made the change; the line is written once that transaction is saved, so
+a rolled-back (or retried) transaction notifies nothing, and lines appear in
+the order the store saw the changes. Each line is written with one ``write`` under an exclusive
 ``flock`` on the file itself, so runs that share a notifications file (even
 with different stores) never interleave lines. The file is created with mode
 0600. Payloads are built from the instance record, which holds no secret
@@ -224,7 +225,8 @@ def emit(store, state, event_type: str, uuid: str, error: BaseException | None =
     if not path:
         return None
     record = notification(event_type, state.instance(uuid), utcnow(), error)
-    append_line(path, record)
+    # Written once the transaction is saved: a notification tells what happened, never what was rolled back.
+    state.after_commit(lambda: append_line(path, record))
     return record
 
 

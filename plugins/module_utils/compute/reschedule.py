@@ -57,10 +57,11 @@ def bounded_failure(text: str | None) -> str | None:
 def reschedule_spec(state, instance: dict[str, Any]) -> dict[str, Any]:
     """The request spec of the instance's build, asked again without the hosts it tried."""
     hints = instance.get("scheduler_hints") or {}
-    group = state.server_groups.get(hints["group"]) if hints.get("group") else None
+    group = state.server_group(hints["group"]) if hints.get("group") else None
     group_spec = None
     if group is not None:
-        claims = state.data["claims"]
+        others = [member for member in group["members"] if member != instance["uuid"]]
+        placed = state.claim_hosts(others)
         group_spec = {
             "uuid": group["uuid"],
             "name": group["name"],
@@ -68,9 +69,7 @@ def reschedule_spec(state, instance: dict[str, Any]) -> dict[str, Any]:
             "rules": dict(group.get("rules") or {}),
             "members": list(group["members"]),
             # Where the other members are: the instance's own claim is not where it is any more.
-            "hosts": [
-                claims[member]["host"] for member in group["members"] if member in claims and member != instance["uuid"]
-            ],
+            "hosts": [placed[member] for member in others if member in placed],
         }
     return {
         "flavor": instance["flavor"],

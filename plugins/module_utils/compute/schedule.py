@@ -69,9 +69,9 @@ def _group_spec(
     """The group as the scheduler sees it: members (the new ones included) and the hosts of those placed."""
     if group is None:
         return None
-    claims = state.data["claims"]
     members = [member for member in group["members"] if member not in gone]
-    placed_hosts = [claims[member]["host"] for member in members if member in claims]
+    placed = state.claim_hosts(members)
+    placed_hosts = [placed[member] for member in members if member in placed]
     return {
         "uuid": group["uuid"],
         "name": group["name"],

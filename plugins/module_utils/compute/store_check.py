@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Body of the store_check module: report the store's consistency, repair its orphans.
 
-Check mode repairs a copy of the data, so what it predicts (``repaired``,
+Check mode repairs an in-memory copy of the store's data, so what it predicts (``repaired``,
 ``remaining``, ``changed``) is computed exactly as a real repair computes it.
 Stale temp files (writes killed before their rename) are reported apart from
 the violations: they break no record, they are litter; a repair removes them.
@@ -15,13 +15,14 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.store import consistency
+from ansible_collections.nimbus.compute.plugins.module_utils.store.state import StoreState
 
 
-def check_data(data: dict[str, Any], repair: bool) -> dict[str, Any]:
-    """Violations of ``data``, the ones repaired in place (when ``repair``), and the ones left."""
-    violations = consistency.find_violations(data)
-    repaired = consistency.repair_orphans(data, violations) if repair else []
-    remaining = consistency.find_violations(data) if repaired else violations
+def check_state(state: Any, repair: bool) -> dict[str, Any]:
+    """Violations of the store ``state`` reads, the ones repaired through it (when ``repair``), and the ones left."""
+    violations = consistency.find_violations(state.export())
+    repaired = consistency.repair_orphans(state, violations) if repair else []
+    remaining = consistency.find_violations(state.export()) if repaired else violations
     return {
         "changed": bool(repaired),
         "consistent": not remaining,
@@ -55,13 +56,14 @@ def _remove_stale_temp_files(store: Any) -> list[str]:
 def store_check(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     store = store_for(params)
     if not params["repair"]:
-        return with_temp_files(check_data(store.snapshot().data, repair=False), _stale_temp_files(store), [])
+        return with_temp_files(check_state(store.snapshot(), repair=False), _stale_temp_files(store), [])
     if check_mode:
         stale = _stale_temp_files(store)
-        return with_temp_files(check_data(copy.deepcopy(store.snapshot().data), repair=True), stale, stale)
+        in_memory = StoreState(copy.deepcopy(store.snapshot().export()))
+        return with_temp_files(check_state(in_memory, repair=True), stale, stale)
     # One transaction: the orphans found are the ones removed, with no writer in between; its
     # exclusive lock also means no temp file left is a live writer's.
     with store.transaction() as state:
         stale = _stale_temp_files(store)
-        result = check_data(state.data, repair=True)
+        result = check_state(state, repair=True)
         return with_temp_files(result, stale, _remove_stale_temp_files(store))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import random
 import uuid
+from collections.abc import Container
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
@@ -30,25 +31,15 @@ class PortsMismatch(Conflict):
     """The instance already has ports, but not the ones requested."""
 
 
-def macs_in_use(state: StoreState) -> set[str]:
-    return {port["mac"].lower() for port in state.ports.values()}
+def macs_in_use(state: StoreState) -> Container[str]:
+    return state.macs_in_use()
 
 
-def ips_in_use(state: StoreState) -> set[str]:
-    return {address for port in state.ports.values() for address in port["ips"]}
-
-
-def ports_of_instance(state: StoreState, instance_uuid: str) -> dict[str, dict[str, Any]]:
-    """port_id -> port for the instance's ports, in request order."""
-    ports = [(port_id, port) for port_id, port in state.ports.items() if port["instance_uuid"] == instance_uuid]
-    return dict(sorted(ports, key=lambda item: item[1].get("index", 0)))
-
-
-def _new_port_id(rng: random.Random | None, taken: dict[str, Any], new: dict[str, Any]) -> str:
+def _new_port_id(rng: random.Random | None, state: StoreState, new: dict[str, Any]) -> str:
     # A seeded rng (tests, reproducible runs) may repeat itself; never overwrite a port.
     while True:
         port_id = str(uuid.uuid4() if rng is None else uuid.UUID(int=rng.getrandbits(128), version=4))
-        if port_id not in taken and port_id not in new:
+        if port_id not in new and not state.port_exists(port_id):
             return port_id
 
 
@@ -119,7 +110,7 @@ def _holders_of_pools(
     foreign = foreign or {}
     in_pools = [] if network is None else [address for address in foreign if ipam.in_allocation_pools(network, address)]
     in_pools.sort(key=lambda address: ipam.address_as_int(address) or (0, 0))
-    ours = sum(1 for port in state.ports.values() if port["network"] == name)
+    ours = state.count_ports_on_network(name)
     shown = "; ".join(f"{address} by {foreign[address]}" for address in in_pools[:5])
     more = f" and {len(in_pools) - 5} more" if len(in_pools) > 5 else ""
     others = f"{len(in_pools)} held on the host by others ({shown}{more})" if in_pools else "none held by others"
@@ -135,14 +126,14 @@ def _allocate_ports(
     rng: random.Random | None,
     foreign: dict[str, str] | None,
 ) -> list[dict[str, Any]]:
-    existing = ports_of_instance(state, instance_uuid)
+    existing = state.ports_of_instance(instance_uuid)
     if existing:
         return _existing_vifs(list(existing.values()), requested_networks, instance_uuid)
     foreign = foreign or {}
-    used_ips = ipam.AddressIndex(ips_in_use(state) | set(foreign))
-    used_macs = macs_in_use(state)
     new_ports: dict[str, dict[str, Any]] = {}
     chosen = [_network_for(index, request, networks) for index, request in enumerate(requested_networks)]
+    used_ips = ipam.AddressIndex(state.ips_in_use(_cidrs(chosen)) | set(foreign))
+    used_macs = _MacsTaken(state.macs_in_use())
     held = ipam.reserve_fixed_ips(
         [(network, request.get("fixed_ip")) for network, request in zip(chosen, requested_networks, strict=True)],
         used_ips,
@@ -152,7 +143,7 @@ def _allocate_ports(
         # allocate_addresses marks what it takes in used_ips, so the next NIC sees it.
         addresses = ipam.allocate_addresses(network, used_ips, request.get("fixed_ip"), networks, held)
         port_mac = mac.generate_mac(used_macs, rng)
-        port_id = _new_port_id(rng, state.ports, new_ports)
+        port_id = _new_port_id(rng, state, new_ports)
         used_macs.add(port_mac)
         new_ports[port_id] = {
             "instance_uuid": instance_uuid,
@@ -163,17 +154,35 @@ def _allocate_ports(
             "index": index,
             "vif": model.build_vif(port_id, port_mac, addresses, network),
         }
-    state.ports.update(new_ports)
+    state.add_ports(new_ports)
     return [copy.deepcopy(port["vif"]) for port in new_ports.values()]
 
 
 def deallocate_for_instance(state: StoreState, instance_uuid: str) -> list[str]:
     """Release the instance's ports (and so its MACs and IPs); the released port ids."""
-    released = list(ports_of_instance(state, instance_uuid))
-    for port_id in released:
-        del state.ports[port_id]
-    return released
+    return state.delete_ports(list(state.ports_of_instance(instance_uuid)))
 
 
 def network_info_for_instance(state: StoreState, instance_uuid: str) -> list[dict[str, Any]]:
-    return [copy.deepcopy(port["vif"]) for port in ports_of_instance(state, instance_uuid).values()]
+    return [copy.deepcopy(port["vif"]) for port in state.ports_of_instance(instance_uuid).values()]
+
+
+def _cidrs(networks: list[dict[str, Any]]) -> list[str]:
+    """The subnets the NICs take addresses from: the addresses in use that matter are in these."""
+    cidrs = {network["cidr"] for network in networks}
+    cidrs.update(network["ipv6"]["cidr"] for network in networks if network.get("ipv6"))
+    return sorted(cidrs)
+
+
+class _MacsTaken:
+    """The store's MACs in use plus the ones this allocation took: the container generate_mac checks."""
+
+    def __init__(self, in_store: Container[str]) -> None:
+        self.in_store = in_store
+        self.taken: set[str] = set()
+
+    def __contains__(self, mac: object) -> bool:
+        return mac in self.taken or mac in self.in_store
+
+    def add(self, mac: str) -> None:
+        self.taken.add(mac.lower())

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Container
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import NimbusError
 
@@ -22,13 +23,14 @@ def random_mac(rng: random.Random) -> str:
     )
 
 
-def generate_mac(in_use: set[str], rng: random.Random | None = None, retries: int = MAC_GENERATION_RETRIES) -> str:
-    """A MAC address with Neutron's prefix that is not in ``in_use`` (compared case-insensitively)."""
+def generate_mac(
+    in_use: Container[str], rng: random.Random | None = None, retries: int = MAC_GENERATION_RETRIES
+) -> str:
+    """A MAC address with Neutron's prefix that is not in ``in_use`` (MACs in lower case, as random_mac makes them)."""
     rng = rng or random.Random()
-    used = {mac.lower() for mac in in_use}
     for _attempt in range(retries):
         mac = random_mac(rng)
-        if mac not in used:
+        if mac not in in_use:
             return mac
     raise MacAddressGenerationFailure(
         f"no unused MAC address with prefix {MAC_PREFIX} found in {retries} attempts", retries=retries

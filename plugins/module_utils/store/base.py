@@ -2,10 +2,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The store API every backend implements.
 
-A backend only has to load and save the schema-1 data under a lock; all the
-record logic (compare-and-swap, actions, claims) lives in ``StoreState`` and is
-shared.  A PostgreSQL backend would take ``SELECT ... FOR UPDATE`` where the
-JSON backend takes ``flock``.
+A transaction yields a state object with the store's operations (read an
+instance by uuid or name, compare-and-swap its task_state, claim, allocate and
+release ports, record actions and events, list what a scheduler or a report
+needs); callers use only those operations, never a backend's data.  The JSON
+backend (``StoreState`` over the schema-1 data, flock, one atomic rewrite) and
+the PostgreSQL backend (``pg_state.PgState``: row locks, only the rows an
+operation needs) each implement them.
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ def check_data(data: Any, where: str) -> dict[str, Any]:
             reason = f"{name!r} is not an object"
             raise StoreError(f"store {where}: {reason}", path=where, reason=reason)
     return data
+
+
+def run_on_commit(state: Any) -> None:
+    """Run what the transaction asked to run once it was saved, in the order it asked."""
+    callbacks, state.on_commit = state.on_commit, []
+    for callback in callbacks:
+        callback()
 
 
 class Store(abc.ABC):

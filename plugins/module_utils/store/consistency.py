@@ -205,20 +205,17 @@ def repairable(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [found for found in violations if found["kind"] in REPAIRABLE]
 
 
-def repair_orphans(data: dict[str, Any], violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Remove the orphans among ``violations`` from ``data`` (in place); the violations repaired."""
+def repair_orphans(state: Any, violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Remove the orphans among ``violations`` through the store operations of ``state``; the ones repaired."""
     repaired = []
     for found in repairable(violations):
         ids = found["ids"]
         if found["kind"] in (CLAIM_WITHOUT_INSTANCE, CLAIM_OF_DELETED_INSTANCE):
-            removed = data["claims"].pop(ids["claim"], None) is not None
+            removed = state.drop_claim(ids["claim"])
         elif found["kind"] in (PORT_WITHOUT_INSTANCE, PORT_OF_DELETED_INSTANCE):
-            removed = data["ports"].pop(ids["port"], None) is not None
+            removed = bool(state.delete_ports([ids["port"]]))
         else:
-            members = data["server_groups"][ids["server_group"]]["members"]
-            removed = ids["instance"] in members
-            if removed:
-                members.remove(ids["instance"])
+            removed = state.remove_group_member(ids["server_group"], ids["instance"])
         if removed:
             repaired.append(found)
     return repaired

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError
-from ansible_collections.nimbus.compute.plugins.module_utils.store.base import Store, empty_data
+from ansible_collections.nimbus.compute.plugins.module_utils.store.base import Store, empty_data, run_on_commit
 from ansible_collections.nimbus.compute.plugins.module_utils.store.state import StoreState
 
 FILE_MODE = 0o600
@@ -177,6 +177,7 @@ class JSONStore(Store):
                     write_atomically(self.path, payload)
                 except OSError as exc:
                     raise _error(self.path, "write", exc) from exc
+        run_on_commit(state)
 
     def snapshot(self) -> StoreState:
         if getattr(self, "_in_transaction", False):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import uuid as uuidlib
+from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
@@ -59,6 +60,8 @@ class StoreState:
 
     def __init__(self, data: dict[str, Any] | None = None, where: str = "<memory>") -> None:
         self.data = check_data(data if data is not None else empty_data(), where)
+        # What the backend runs after it saved the transaction (notifications: they tell what happened).
+        self.on_commit: list[Callable[[], Any]] = []
 
     def copy(self) -> StoreState:
         return StoreState(copy.deepcopy(self.data))
@@ -70,10 +73,19 @@ class StoreState:
         return self.data["instances"]
 
     def instance(self, uuid: str) -> dict[str, Any]:
-        try:
-            return self.instances[uuid]
-        except KeyError:
-            raise InstanceNotFound(uuid) from None
+        found = self.get_instance(uuid)
+        if found is None:
+            raise InstanceNotFound(uuid)
+        return found
+
+    def get_instance(self, uuid: str) -> dict[str, Any] | None:
+        """The instance with this uuid, deleted ones included; None when there is none."""
+        return self.instances.get(uuid)
+
+    def list_instances(self, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Every instance (the live ones unless ``include_deleted``), oldest first."""
+        found = [i for i in self.instances.values() if include_deleted or i["vm_state"] != states.DELETED]
+        return sorted(found, key=lambda instance: instance["created_at"])
 
     def find_instance(self, name: str) -> dict[str, Any] | None:
         """The live (not deleted) instance called ``name``, oldest first if names repeat."""
@@ -189,6 +201,15 @@ class StoreState:
     def drop_claim(self, uuid: str) -> bool:
         return self.data["claims"].pop(uuid, None) is not None
 
+    def claim_of(self, uuid: str) -> dict[str, Any] | None:
+        """The instance's claim ``{host, vcpus, memory_mb, disk_gb}``; None when it holds none."""
+        return self.data["claims"].get(uuid)
+
+    def claim_hosts(self, uuids: list[str]) -> dict[str, str]:
+        """uuid -> the host it has claimed, for those of ``uuids`` that hold a claim."""
+        claims = self.data["claims"]
+        return {uuid: claims[uuid]["host"] for uuid in uuids if uuid in claims}
+
     def claims_by_host(self) -> dict[str, list[dict[str, Any]]]:
         """Each host's claims, each with its ``instance_uuid``."""
         by_host: dict[str, list[dict[str, Any]]] = {}
@@ -215,9 +236,12 @@ class StoreState:
     def server_groups(self) -> dict[str, dict[str, Any]]:
         return self.data["server_groups"]
 
+    def server_group(self, uuid: str) -> dict[str, Any] | None:
+        return self.server_groups.get(uuid)
+
     def find_server_group(self, name_or_uuid: str) -> dict[str, Any] | None:
         """A server group by uuid or, failing that, by name."""
-        found = self.server_groups.get(name_or_uuid)
+        found = self.server_group(name_or_uuid)
         if found is not None:
             return found
         return next((group for group in self.server_groups.values() if group["name"] == name_or_uuid), None)
@@ -246,6 +270,14 @@ class StoreState:
                 left.append(group["uuid"])
         return left
 
+    def remove_group_member(self, group_uuid: str, instance_uuid: str) -> bool:
+        """Take one member out of one group; whether it was there."""
+        members = (self.server_group(group_uuid) or {}).get("members") or []
+        if instance_uuid not in members:
+            return False
+        members.remove(instance_uuid)
+        return True
+
     def group_of(self, instance_uuid: str) -> dict[str, Any] | None:
         return next((group for group in self.server_groups.values() if instance_uuid in group["members"]), None)
 
@@ -254,3 +286,43 @@ class StoreState:
     @property
     def ports(self) -> dict[str, dict[str, Any]]:
         return self.data["ports"]
+
+    def ports_of_instance(self, instance_uuid: str) -> dict[str, dict[str, Any]]:
+        """port_id -> port for the instance's ports, in request order."""
+        found = [(port_id, port) for port_id, port in self.ports.items() if port["instance_uuid"] == instance_uuid]
+        return dict(sorted(found, key=lambda item: item[1].get("index", 0)))
+
+    def add_ports(self, ports: dict[str, dict[str, Any]]) -> None:
+        taken = sorted(set(ports) & set(self.ports))
+        if taken:
+            raise Conflict(f"port {taken[0]} already exists", port=taken[0])
+        self.ports.update(ports)
+
+    def delete_ports(self, port_ids: list[str]) -> list[str]:
+        """Delete these ports; the ids of those that existed."""
+        return [port_id for port_id in port_ids if self.ports.pop(port_id, None) is not None]
+
+    def port_exists(self, port_id: str) -> bool:
+        return port_id in self.ports
+
+    def macs_in_use(self) -> set[str]:
+        """The MACs of every port, lower case (a container: ``mac in macs_in_use()``)."""
+        return {port["mac"].lower() for port in self.ports.values()}
+
+    def ips_in_use(self, cidrs: list[str] | None = None) -> set[str]:
+        """At least every address in use within ``cidrs`` (here: every address of every port)."""
+        del cidrs  # one pass over the ports costs less than testing each address against the subnets
+        return {address for port in self.ports.values() for address in port["ips"]}
+
+    def count_ports_on_network(self, network: str) -> int:
+        return sum(1 for port in self.ports.values() if port["network"] == network)
+
+    # -- whole store ------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """The schema-1 data of the whole store (this state's own data: copy it before changing it)."""
+        return self.data
+
+    def after_commit(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback()`` once the transaction has been saved (never when it fails or is a snapshot)."""
+        self.on_commit.append(callback)

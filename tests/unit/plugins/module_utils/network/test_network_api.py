@@ -184,7 +184,12 @@ def test_dual_stack_port_holds_both_addresses():
         ["198.18.2.2", "2001:db8:2::11"],
         ["198.18.2.3", "2001:db8:2::10"],
     ]
-    assert api.ips_in_use(state) == {"198.18.2.2", "2001:db8:2::11", "198.18.2.3", "2001:db8:2::10"}
+    assert state.ips_in_use(["198.18.2.0/24", "2001:db8:2::/64"]) == {
+        "198.18.2.2",
+        "2001:db8:2::11",
+        "198.18.2.3",
+        "2001:db8:2::10",
+    }
 
 
 def test_fixed_ip_of_another_network_is_refused_by_name():

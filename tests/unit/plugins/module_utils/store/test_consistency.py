@@ -10,6 +10,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
 from ansible_collections.nimbus.compute.plugins.module_utils.store import consistency
 from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
+from ansible_collections.nimbus.compute.plugins.module_utils.store.state import StoreState
 
 NOW = "2026-11-23T10:00:00Z"
 FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
@@ -166,17 +167,17 @@ def test_each_break_is_found_and_orphans_are_repaired(built, breakage, kinds, le
     assert all((one["repair"] is None) == (one["kind"] not in consistency.REPAIRABLE) for one in found)
     if any(violation["kind"] == "schema" for violation in found):
         return
-    repaired = consistency.repair_orphans(data, found)
+    repaired = consistency.repair_orphans(StoreState(data), found)
     assert repaired == consistency.repairable(found)
     assert sorted(violation["kind"] for violation in consistency.find_violations(data)) == sorted(left)
-    assert consistency.repair_orphans(data, consistency.find_violations(data)) == []
+    assert consistency.repair_orphans(StoreState(data), consistency.find_violations(data)) == []
 
 
 def test_repair_of_a_dropped_instance_removes_exactly_its_records(built):
     data = copy.deepcopy(built)
     gone, kept = live(data)
     del data["instances"][gone]
-    consistency.repair_orphans(data, consistency.find_violations(data))
+    consistency.repair_orphans(StoreState(data), consistency.find_violations(data))
     assert list(data["claims"]) == [kept]
     assert [port["instance_uuid"] for port in data["ports"].values()] == [kept]
     assert next(iter(data["server_groups"].values()))["members"] == [kept]
