@@ -13,6 +13,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache import fresh_facts, inventory_facts
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import uses_store
 from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import NimbusAction
 
 
@@ -22,7 +23,7 @@ class ActionModule(NimbusAction):
 
     def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         host = self.host_name(task_vars)
-        store = self.store(args) if args.get("store_path") else None
+        store = self.store(args) if uses_store(args) else None
         if store is not None and args["max_age"] > 0:
             cached = fresh_facts(store.snapshot().host_facts(host), args["max_age"], self.now())
             if cached is not None:

@@ -138,3 +138,9 @@ class VirtError(NimbusError):
 
 class StoreError(NimbusError):
     """The state store cannot be read or written."""
+
+
+class StoreRetry(StoreError):
+    """Another writer changed what this transaction read (a host's claims, an address, a name); it was rolled
+    back and is run again from the start (``store.base.retry_on_conflict``), as Nova's placement retries
+    on a resource provider's generation conflict."""

@@ -32,7 +32,8 @@ description:
     with nothing written or removed, and the build is not rescheduled.
   - With O(state=absent), removes the instance's directory and everything in it (cached base images stay), and the
     volumes it mapped with C(delete_on_termination); the other volumes stay and are listed in RV(kept_volumes).
-  - With O(store_path), the controller records the step (task_state C(block_device_mapping)) in the store.
+  - With a store (O(store_path) or O(store_url)), the controller records the step (task_state
+    C(block_device_mapping)) in the store.
 version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
@@ -65,7 +66,8 @@ options:
     description:
       - The instance, as M(nimbus.compute.host_select) and M(nimbus.compute.network_allocate) return it. Needs
         C(uuid), C(name), C(hostname), C(flavor) and C(image); C(network_info), C(metadata) and C(public_keys) go
-        to the config drive. With O(store_path), only C(uuid) is needed; the record is read from the store.
+        to the config drive. With a store (O(store_path) or O(store_url)), only C(uuid) is needed; the record is read
+        from the store.
     type: dict
     required: true
   instances_path:
@@ -120,7 +122,7 @@ kept_volumes:
   sample: [volume-2f5b0a8e-3a53-4f7e-9a62-0f3f0f2a1b11-1]
 instance:
   description: The instance record after the step.
-  returned: when run through the action plugin with O(store_path)
+  returned: when run through the action plugin with a store (O(store_path) or O(store_url))
   type: dict
 """
 

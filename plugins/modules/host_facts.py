@@ -11,9 +11,9 @@ description:
     and the libvirt and QEMU versions, and returns them as the fact C(nimbus_host).
   - A host whose libvirt cannot be reached is reported with C(up=false) and a reason, so the scheduler filters it
     out instead of the play failing.
-  - With O(store_path), the controller caches the report in the store and serves it from there while it is younger
-    than O(max_age) seconds, which saves a module round trip per host. Capacity in use comes from the store's claims,
-    never from the cache.
+  - With a store (O(store_path) or O(store_url)), the controller caches the report in the store and serves it from
+    there while it is younger than O(max_age) seconds, which saves a module round trip per host. Capacity in use
+    comes from the store's claims, never from the cache.
 version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
@@ -47,7 +47,7 @@ options:
   max_age:
     description:
       - Seconds a cached report in the store stays fresh. V(0) always asks the host.
-      - Only used with O(store_path).
+      - Only used with a store (O(store_path) or O(store_url)).
     type: int
     default: 300
   traits:

@@ -20,8 +20,8 @@ description:
     build may go to another host.
   - With O(state=absent), destroys and undefines the domain and removes its DHCP entries. A domain with the
     instance's uuid that nimbus did not define for it fails the delete with nothing removed, naming it.
-  - With O(store_path), the controller records the step (task_state C(spawning), then vm_state C(active)); with
-    O(state=absent) it starts the instance's delete (task_state C(deleting)).
+  - With a store (O(store_path) or O(store_url)), the controller records the step (task_state C(spawning), then
+    vm_state C(active)); with O(state=absent) it starts the instance's delete (task_state C(deleting)).
 version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
@@ -42,7 +42,8 @@ options:
   instance:
     description:
       - The instance, as M(nimbus.compute.block_device_map) returns it. Needs C(uuid), C(name), C(flavor) and
-        C(block_device_info); C(network_info) gives the NICs. With O(store_path), only C(uuid) is needed.
+        C(block_device_info); C(network_info) gives the NICs. With a store (O(store_path) or O(store_url)), only
+        C(uuid) is needed.
     type: dict
     required: true
   state:
@@ -92,7 +93,7 @@ domain_xml:
   type: str
 instance:
   description: The instance record after the step.
-  returned: when run through the action plugin with O(store_path)
+  returned: when run through the action plugin with a store (O(store_path) or O(store_url))
   type: dict
 """
 

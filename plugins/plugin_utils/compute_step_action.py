@@ -7,7 +7,7 @@ forward (compare-and-swap), records the step's event and its result, or the
 fault when it fails. A delete that took the instance before or during the
 step makes it fail with InstanceDeletedDuringBuild: no fault, no state, only
 the build's own create action closed (flow.stop_lost_build). Without
-``store_path`` the module runs alone.
+a store (``store_path``, ``store_url`` or NIMBUS_STORE_URL) the module runs alone.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import uses_store
 from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import NimbusAction
 
 
@@ -33,14 +34,16 @@ class ComputeStepAction(NimbusAction):
         return {}
 
     def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("store_path"):
+        if not uses_store(args):
             return self.execute(self.MODULE, args, task_vars)
         store = self.store(args)
         if args["state"] == "absent":
             return self.remove(store, args, task_vars)
         uuid = args["instance"].get("uuid")
         if not uuid:
-            raise exceptions.InvalidInput("instance.uuid", "is required when store_path is set")
+            raise exceptions.InvalidInput(
+                "instance.uuid", "is required when the step is recorded in a store (store_path or store_url)"
+            )
         if self.check_mode:
             instance = flow.find_instance(store.snapshot(), uuid) or args["instance"]
             return self.with_instance(self.execute(self.MODULE, self.module_args(args, instance), task_vars), instance)

@@ -25,7 +25,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_fail
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
 
-CONTROLLER_ONLY = frozenset({"store_path", "notifications_path"})
+CONTROLLER_ONLY = frozenset({"store_path", "store_url", "store_password", "notifications_path"})
 
 
 def plain(data: Any) -> Any:

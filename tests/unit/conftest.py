@@ -5,6 +5,46 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import controller
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
+
+pytest_plugins = ["ansible_collections.nimbus.compute.tests.unit.pg_fixtures"]
+
+# Every table of the PostgreSQL store, emptied before each test that takes it.
+PG_TABLES = (
+    "nimbus.server_group_members, nimbus.server_groups, nimbus.port_ips, nimbus.ports, nimbus.claims, "
+    "nimbus.instance_actions, nimbus.instances, nimbus.host_facts"
+)
+
+
+@pytest.fixture(scope="session")
+def pg_store_url(pg_cluster):
+    """The session cluster's database ``nimbus``, with the store's schema (created by its first use)."""
+    store = open_store(url=pg_cluster.url)
+    store.snapshot()
+    store.close()
+    return pg_cluster.url
+
+
+@pytest.fixture(params=["json", "postgresql"])
+def store_params(request, tmp_path):
+    """The store options of a task, for an empty store of each backend: store_path or store_url."""
+    if request.param == "json":
+        return {"store_path": str(tmp_path / "store.json")}
+    url = request.getfixturevalue("pg_store_url")
+    store = open_store(url=url)
+    with store.migration() as conn:
+        conn.execute(f"TRUNCATE {PG_TABLES}")
+    return {"store_url": url}
+
+
+@pytest.fixture
+def store(store_params):
+    """An empty store of each backend (JSON file, PostgreSQL)."""
+    opened = open_store(store_params.get("store_path"), store_params.get("store_url"))
+    yield opened
+    close = getattr(opened, "close", None)
+    if close is not None:
+        close()
 
 
 @pytest.fixture

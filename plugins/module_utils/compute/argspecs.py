@@ -4,7 +4,11 @@
 
 from __future__ import annotations
 
-STORE_PATH = {"store_path": {"type": "path"}}
+STORE = {
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+    "store_password": {"type": "str", "no_log": True},
+}
 NOTIFICATIONS_PATH = {"notifications_path": {"type": "path"}}
 STATE = {"state": {"type": "str", "default": "present", "choices": ["present", "absent"]}}
 LIBVIRT_URI = {"uri": {"type": "str", "default": "qemu:///system"}}
@@ -13,7 +17,7 @@ INSTANCES_PATH = {"instances_path": {"type": "path", "default": "/var/lib/nimbus
 HOST_FACTS = {
     **LIBVIRT_URI,
     **INSTANCES_PATH,
-    **STORE_PATH,
+    **STORE,
     "availability_zone": {"type": "str", "default": "nova"},
     "enabled": {"type": "bool", "default": True},
     "traits": {"type": "list", "elements": "str", "default": []},
@@ -21,7 +25,7 @@ HOST_FACTS = {
 }
 
 HOST_SELECT = {
-    **STORE_PATH,
+    **STORE,
     **NOTIFICATIONS_PATH,
     **STATE,
     "request": {"type": "dict"},
@@ -35,7 +39,7 @@ HOST_SELECT = {
 }
 
 NETWORK_ALLOCATE = {
-    **STORE_PATH,
+    **STORE,
     **NOTIFICATIONS_PATH,
     **STATE,
     "instance": {"type": "str", "required": True},
@@ -45,7 +49,7 @@ NETWORK_ALLOCATE = {
 BLOCK_DEVICE_MAP = {
     **LIBVIRT_URI,
     **INSTANCES_PATH,
-    **STORE_PATH,
+    **STORE,
     **NOTIFICATIONS_PATH,
     **STATE,
     "instance": {"type": "dict", "required": True},
@@ -56,7 +60,7 @@ BLOCK_DEVICE_MAP = {
 
 LIBVIRT_DOMAIN = {
     **LIBVIRT_URI,
-    **STORE_PATH,
+    **STORE,
     **NOTIFICATIONS_PATH,
     **STATE,
     "instance": {"type": "dict", "required": True},
@@ -65,7 +69,7 @@ LIBVIRT_DOMAIN = {
 }
 
 INSTANCE_INFO = {
-    **STORE_PATH,
+    **STORE,
     "name": {"type": "str"},
     "names": {"type": "list", "elements": "str"},
 }
@@ -73,14 +77,14 @@ INSTANCE_INFO = {
 INSTANCE_INFO_MUTUALLY_EXCLUSIVE = [("name", "names")]
 
 STORE_CHECK = {
-    **STORE_PATH,
+    **STORE,
     "repair": {"type": "bool", "default": False},
 }
 
 HOST_SELECT_REQUIRED_IF = [("state", "present", ["request"]), ("state", "absent", ["name"])]
 
 SERVER_GROUP = {
-    **STORE_PATH,
+    **STORE,
     **STATE,
     "name": {"type": "str", "required": True},
     "policy": {"type": "str", "choices": ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]},
@@ -93,7 +97,7 @@ IMAGE_CACHE = {
 }
 
 RESCHEDULE = {
-    **STORE_PATH,
+    **STORE,
     "instance": {"type": "str", "required": True},
     "hosts": {"type": "dict", "default": {}},
     "scheduler": {"type": "dict", "default": {}},

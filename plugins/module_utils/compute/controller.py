@@ -17,13 +17,20 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance im
     utcnow,
     validate_request,
 )
-from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import URL_ENV, open_store, store_url
 
 
 def store_for(params: dict[str, Any]):
-    if not params.get("store_path"):
-        raise exceptions.InvalidInput("store_path", "is required: the controller keeps instance state in the store")
-    return notifications.set_path(open_store(params["store_path"]), params.get("notifications_path"))
+    """The task's store: ``store_url`` (or NIMBUS_STORE_URL) for PostgreSQL, else the JSON file ``store_path``."""
+    url = store_url(params)
+    if url is None and not params.get("store_path"):
+        raise exceptions.InvalidInput(
+            "store_path",
+            f"is required (or store_url, or {URL_ENV} in the controller's environment): "
+            "the controller keeps instance state in the store",
+        )
+    store = open_store(params.get("store_path"), url, params.get("store_password"))
+    return notifications.set_path(store, params.get("notifications_path"))
 
 
 def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:

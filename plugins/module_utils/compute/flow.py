@@ -19,6 +19,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.network import api 
 from ansible_collections.nimbus.compute.plugins.module_utils.network import host_holdings
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.module_utils.store.base import retry_on_conflict
 from ansible_collections.nimbus.compute.plugins.module_utils.store.state import ANY
 
 # Event names as `nova instance-action-list` shows them for each step.
@@ -146,6 +147,7 @@ def existing_build(instance: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+@retry_on_conflict
 def allocate_network(
     store, name_or_uuid: str, networks: dict[str, dict[str, Any]], now: str, check_mode: bool = False
 ) -> tuple[dict[str, Any], bool]:
@@ -207,6 +209,7 @@ def _allocate(
     return None
 
 
+@retry_on_conflict
 def deallocate_network(store, name_or_uuid: str, check_mode: bool = False) -> tuple[dict[str, Any] | None, bool]:
     """Release every port of the instance; nothing to release is no change."""
     with store.transaction() as state:
@@ -229,6 +232,7 @@ def release_ports(state, uuid: str) -> bool:
     return True
 
 
+@retry_on_conflict
 def begin_step(
     store, uuid: str, step: str, now: str, on_host: str | None = None, **updates: Any
 ) -> tuple[dict[str, Any], bool]:
@@ -251,6 +255,7 @@ def begin_step(
     raise lost
 
 
+@retry_on_conflict
 def finish_step(store, uuid: str, step: str, now: str, on_host: str | None = None, **updates: Any) -> dict[str, Any]:
     """Record a step's result; the last build step makes the instance active.
 
@@ -274,6 +279,7 @@ def finish_step(store, uuid: str, step: str, now: str, on_host: str | None = Non
     raise lost
 
 
+@retry_on_conflict
 def fail_step(store, uuid: str, step: str, error: exceptions.NimbusError, host: str | None, now: str) -> None:
     """Record a failed step: fault, event result, vm_state error (unless a delete took the instance)."""
     with store.transaction() as state:
@@ -285,6 +291,7 @@ def fail_step(store, uuid: str, step: str, error: exceptions.NimbusError, host: 
     raise lost
 
 
+@retry_on_conflict
 def begin_delete(store, name_or_uuid: str, now: str, check_mode: bool = False) -> dict[str, Any] | None:
     """Start a delete (task_state deleting) unless one already runs."""
     with store.transaction() as state:
@@ -299,6 +306,7 @@ def begin_delete(store, name_or_uuid: str, now: str, check_mode: bool = False) -
         return state.instance(uuid)
 
 
+@retry_on_conflict
 def release_claim(store, name_or_uuid: str, now: str, check_mode: bool = False) -> tuple[dict[str, Any] | None, bool]:
     """Drop the instance's host claim; a delete in progress ends here.
 

@@ -35,6 +35,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance im
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import host_state as host_state_mod
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import manager as scheduler
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
+from ansible_collections.nimbus.compute.plugins.module_utils.store.base import retry_on_conflict
 
 RESCHEDULE_EVENT = "reschedule"
 # Of a failure text (a failed task's msg), what the fault keeps: a console dump or an XML document in a
@@ -166,6 +167,7 @@ def _move(
     state.finish_event(uuid, RESCHEDULE_EVENT, "Success", now, details=details)
 
 
+@retry_on_conflict
 def reschedule(
     store,
     name_or_uuid: str,

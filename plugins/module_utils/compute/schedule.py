@@ -27,6 +27,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects import stat
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import host_state as host_state_mod
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import manager as scheduler
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
+from ansible_collections.nimbus.compute.plugins.module_utils.store.base import retry_on_conflict
 
 SCHEDULE_EVENT = flow.STEP_EVENTS[states.SCHEDULING]
 
@@ -137,6 +138,7 @@ def _replaced_in_check_mode(existing: dict[str, dict[str, Any]], predict_replace
     return frozenset(instance["uuid"] for instance in existing.values() if instance["vm_state"] == states.ERROR)
 
 
+@retry_on_conflict
 def schedule_instances(
     store,
     request: dict[str, Any],

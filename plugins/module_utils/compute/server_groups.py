@@ -9,12 +9,14 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import server_group as group_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import check_safe_name
+from ansible_collections.nimbus.compute.plugins.module_utils.store.base import retry_on_conflict
 
 
 def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
     return {"before": before or {}, "after": after or {}}
 
 
+@retry_on_conflict
 def ensure(
     store, name: str, policy: str | None, rules: dict[str, Any] | None, now: str, check_mode: bool
 ) -> dict[str, Any]:
@@ -44,6 +46,7 @@ def ensure(
         return {"changed": True, "server_group": group, "diff": _diff(None, group)}
 
 
+@retry_on_conflict
 def delete(store, name: str, check_mode: bool) -> dict[str, Any]:
     """No group is left by that name; its members stay, outside any group (as in Nova)."""
     with store.transaction() as state:

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+import functools
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
-from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError, StoreRetry
 
 SCHEMA_VERSION = 1
 COLLECTIONS = ("instances", "claims", "ports", "host_facts", "server_groups")
@@ -41,6 +44,36 @@ def check_data(data: Any, where: str) -> dict[str, Any]:
             reason = f"{name!r} is not an object"
             raise StoreError(f"store {where}: {reason}", path=where, reason=reason)
     return data
+
+
+# A transaction another writer got in the way of runs again this many times, after a short random pause.
+RETRIES = 20
+RETRY_PAUSE = (0.005, 0.05)
+
+Result = TypeVar("Result")
+
+
+def retry_on_conflict(operation: Callable[..., Result]) -> Callable[..., Result]:
+    """Run ``operation`` (whose store transactions start afresh on each call) again on StoreRetry.
+
+    The JSON backend never raises StoreRetry (its flock serialises writers); the PostgreSQL backend does
+    when a row another transaction changed, or a unique address, MAC or name, made this one roll back.
+    """
+
+    @functools.wraps(operation)
+    def run(*args: Any, **kwargs: Any) -> Result:
+        for attempt in range(RETRIES + 1):
+            try:
+                return operation(*args, **kwargs)
+            except StoreRetry as conflict:
+                if attempt == RETRIES:
+                    raise StoreError(
+                        f"{conflict.message}; gave up after {RETRIES} retries", **conflict.details
+                    ) from None
+                time.sleep(random.uniform(*RETRY_PAUSE) * (1 + attempt))
+        raise AssertionError("unreachable")
+
+    return run
 
 
 def run_on_commit(state: Any) -> None:

@@ -55,7 +55,94 @@ def task_state_matches(actual: Any, expected: Any) -> bool:
     return actual == expected
 
 
-class StoreState:
+class InstanceRecordRules:
+    """Nova's rules for an instance record's task_state, actions and events; every backend's state has them.
+
+    They work on the dict ``self.instance(uuid)`` returns, which the backend saves with its transaction.
+    """
+
+    def instance(self, uuid: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def save_instance(self, uuid: str, expected_task_state: Any, **updates: Any) -> dict[str, Any]:
+        """Nova's instance.save(expected_task_state=...): apply updates only if task_state is as expected.
+
+        ``expected_task_state`` is a value (None included), a tuple of allowed values, or ``ANY``.
+        """
+        inst = self.instance(uuid)
+        if not task_state_matches(inst.get("task_state"), expected_task_state):
+            raise UnexpectedTaskStateError(uuid, expected_task_state, inst.get("task_state"))
+        inst.update(updates)
+        if "updated_at" not in updates:
+            inst["updated_at"] = utcnow()
+        return inst
+
+    def start_action(self, uuid: str, action: str, now: str, request_id: str | None = None) -> dict[str, Any]:
+        record = {
+            "action": action,
+            "request_id": request_id or f"req-{uuidlib.uuid4()}",
+            "start_time": now,
+            "finish_time": None,
+            "message": None,
+            "events": [],
+        }
+        self.instance(uuid).setdefault("actions", []).append(record)
+        return record
+
+    def current_action(self, uuid: str) -> dict[str, Any]:
+        actions = self.instance(uuid).get("actions") or []
+        if not actions:
+            raise ActionNotFound(f"instance {uuid} has no action to record events on", instance=uuid)
+        return actions[-1]
+
+    def finish_action(self, uuid: str, now: str, message: str | None = None) -> dict[str, Any]:
+        action = self.current_action(uuid)
+        action["finish_time"] = now
+        if message is not None:
+            action["message"] = message
+        return action
+
+    def start_event(self, uuid: str, event: str, now: str, host: str | None = None) -> dict[str, Any]:
+        record = {
+            "event": event,
+            "start_time": now,
+            "finish_time": None,
+            "result": None,
+            "host": host,
+            "details": None,
+        }
+        self.current_action(uuid)["events"].append(record)
+        return record
+
+    def finish_event(self, uuid: str, event: str, result: str, now: str, details: Any = None) -> dict[str, Any]:
+        """Finish the latest ``event`` of the current action; an Error also marks the action, as Nova."""
+        if result not in EVENT_RESULTS:
+            raise InvalidInput("result", f"must be one of {', '.join(EVENT_RESULTS)}, got {result!r}")
+        action = self.current_action(uuid)
+        for record in reversed(action["events"]):
+            if record["event"] == event:
+                break
+        else:
+            raise ActionNotFound(
+                f"instance {uuid}: action {action['action']} has no event {event} to finish",
+                instance=uuid,
+                event=event,
+            )
+        record.update(finish_time=now, result=result, details=details)
+        if result == "Error":
+            action["message"] = "Error"
+        return record
+
+
+def claim_record(host: str, resources: dict[str, int]) -> dict[str, Any]:
+    """A claim (placement allocation) of ``resources`` on ``host``; InvalidInput when one is missing."""
+    missing = [key for key in CLAIM_RESOURCES if key not in resources]
+    if missing:
+        raise InvalidInput("resources", f"missing {', '.join(missing)}")
+    return {"host": host, **{key: int(resources[key]) for key in CLAIM_RESOURCES}}
+
+
+class StoreState(InstanceRecordRules):
     """The data of one transaction or snapshot."""
 
     def __init__(self, data: dict[str, Any] | None = None, where: str = "<memory>") -> None:
@@ -116,85 +203,11 @@ class StoreState:
         self.instances[inst["uuid"]] = inst
         return inst
 
-    def save_instance(self, uuid: str, expected_task_state: Any, **updates: Any) -> dict[str, Any]:
-        """Nova's instance.save(expected_task_state=...): apply updates only if task_state is as expected.
-
-        ``expected_task_state`` is a value (None included), a tuple of allowed values, or ``ANY``.
-        """
-        inst = self.instance(uuid)
-        if not task_state_matches(inst.get("task_state"), expected_task_state):
-            raise UnexpectedTaskStateError(uuid, expected_task_state, inst.get("task_state"))
-        inst.update(updates)
-        if "updated_at" not in updates:
-            inst["updated_at"] = utcnow()
-        return inst
-
-    # -- instance actions and events ---------------------------------------
-
-    def start_action(self, uuid: str, action: str, now: str, request_id: str | None = None) -> dict[str, Any]:
-        record = {
-            "action": action,
-            "request_id": request_id or f"req-{uuidlib.uuid4()}",
-            "start_time": now,
-            "finish_time": None,
-            "message": None,
-            "events": [],
-        }
-        self.instance(uuid).setdefault("actions", []).append(record)
-        return record
-
-    def current_action(self, uuid: str) -> dict[str, Any]:
-        actions = self.instance(uuid).get("actions") or []
-        if not actions:
-            raise ActionNotFound(f"instance {uuid} has no action to record events on", instance=uuid)
-        return actions[-1]
-
-    def finish_action(self, uuid: str, now: str, message: str | None = None) -> dict[str, Any]:
-        action = self.current_action(uuid)
-        action["finish_time"] = now
-        if message is not None:
-            action["message"] = message
-        return action
-
-    def start_event(self, uuid: str, event: str, now: str, host: str | None = None) -> dict[str, Any]:
-        record = {
-            "event": event,
-            "start_time": now,
-            "finish_time": None,
-            "result": None,
-            "host": host,
-            "details": None,
-        }
-        self.current_action(uuid)["events"].append(record)
-        return record
-
-    def finish_event(self, uuid: str, event: str, result: str, now: str, details: Any = None) -> dict[str, Any]:
-        """Finish the latest ``event`` of the current action; an Error also marks the action, as Nova."""
-        if result not in EVENT_RESULTS:
-            raise InvalidInput("result", f"must be one of {', '.join(EVENT_RESULTS)}, got {result!r}")
-        action = self.current_action(uuid)
-        for record in reversed(action["events"]):
-            if record["event"] == event:
-                break
-        else:
-            raise ActionNotFound(
-                f"instance {uuid}: action {action['action']} has no event {event} to finish",
-                instance=uuid,
-                event=event,
-            )
-        record.update(finish_time=now, result=result, details=details)
-        if result == "Error":
-            action["message"] = "Error"
-        return record
-
     # -- claims (placement allocations) -------------------------------------
 
     def claim(self, uuid: str, host: str, resources: dict[str, int]) -> dict[str, Any]:
         """Record (or move) the instance's allocation on ``host``."""
-        missing = [key for key in CLAIM_RESOURCES if key not in resources]
-        if missing:
-            raise InvalidInput("resources", f"missing {', '.join(missing)}")
-        claim = {"host": host, **{key: int(resources[key]) for key in CLAIM_RESOURCES}}
+        claim = claim_record(host, resources)
         self.data["claims"][uuid] = claim
         return claim
 

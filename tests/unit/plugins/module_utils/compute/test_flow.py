@@ -6,7 +6,6 @@ from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
-from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
 
 NOW = "2026-11-23T10:00:00Z"
 FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
@@ -29,11 +28,6 @@ def request(name="web1", **overrides):
 def schedule_instance(store, req, hosts, config, now, check_mode=False):
     instances, changed = schedule.schedule_instances(store, req, hosts, config, now, check_mode)
     return instances[0], changed
-
-
-@pytest.fixture
-def store(tmp_path):
-    return JSONStore(str(tmp_path / "store.json"))
 
 
 def build(store, name="web1", hosts=None):
@@ -64,7 +58,7 @@ def test_build_walks_nova_states_to_active(store):
         ("block_device_mapping", "Success"),
         ("spawn", "Success"),
     ]
-    assert store.snapshot().data["claims"][instance["uuid"]]["host"] == "c1"
+    assert store.snapshot().export()["claims"][instance["uuid"]]["host"] == "c1"
 
 
 def test_second_request_for_active_name_changes_nothing(store):
@@ -72,7 +66,7 @@ def test_second_request_for_active_name_changes_nothing(store):
     again, changed = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)
     assert not changed
     assert again["uuid"] == first["uuid"]
-    assert len(store.snapshot().data["instances"]) == 1
+    assert len(store.snapshot().export()["instances"]) == 1
     building = flow.begin_step(store, first["uuid"], states.BLOCK_DEVICE_MAPPING, NOW)[1]
     assert not building
 
@@ -88,10 +82,10 @@ def test_no_valid_host_is_recorded_as_fault(store):
     with pytest.raises(exceptions.NoValidHost) as raised:
         schedule_instance(store, request(), {"c1": full, "c2": {"up": False}}, {}, NOW)
     assert "c1" in raised.value.message and "c2" in raised.value.message
-    (instance,) = store.snapshot().data["instances"].values()
+    (instance,) = store.snapshot().export()["instances"].values()
     assert (instance["vm_state"], instance["task_state"]) == ("error", None)
     assert instance["fault"]["message"] == raised.value.message
-    assert store.snapshot().data["claims"] == {}
+    assert store.snapshot().export()["claims"] == {}
 
 
 def test_error_instance_blocks_a_rebuild_until_deleted(store):
@@ -123,7 +117,7 @@ def test_delete_releases_everything_and_marks_deleted(store):
     deleted, dropped = flow.release_claim(store, instance["uuid"], NOW)
     assert released and dropped
     assert deleted["vm_state"] == "deleted" and deleted["deleted_at"] == NOW
-    data = store.snapshot().data
+    data = store.snapshot().export()
     assert data["claims"] == {} and data["ports"] == {}
     assert flow.find_instance(store.snapshot(), "web1") is None
     assert [a["action"] for a in deleted["actions"]] == ["create", "delete"]
@@ -132,7 +126,7 @@ def test_delete_releases_everything_and_marks_deleted(store):
 def test_check_mode_writes_nothing(store):
     instance, changed = schedule_instance(store, request(), {"c1": HOST}, {}, NOW, check_mode=True)
     assert changed and instance["vm_state"] == "building" and instance["host"] == "c1"
-    assert store.snapshot().data["instances"] == {}
+    assert store.snapshot().export()["instances"] == {}
 
 
 def test_two_instances_never_share_an_address(store):
@@ -222,7 +216,7 @@ def test_the_network_step_of_a_deleted_build_says_deleted_not_not_found(store):
     delete_fully(store, uuid)
     with pytest.raises(exceptions.InstanceDeletedDuringBuild, match="in step networking on c1"):
         flow.allocate_network(store, uuid, NETWORKS, NOW)
-    assert store.snapshot().data["ports"] == {}
+    assert store.snapshot().export()["ports"] == {}
 
 
 def test_a_step_finished_before_the_delete_started_still_records(store):

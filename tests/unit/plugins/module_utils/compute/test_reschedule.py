@@ -1,12 +1,9 @@
 """Rescheduling a failed build attempt on a real JSON store: Nova's conductor with alternates."""
 
-import pytest
-
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, reschedule, schedule, server_groups
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
-from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
 
 NOW = "2026-11-23T10:00:00.000Z"
 FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
@@ -20,11 +17,6 @@ THREE_HOSTS = {"c1": HOST, "c2": HOST, "c3": HOST}
 def request(name="web", **overrides):
     raw = {"name": name, "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}], **overrides}
     return validate_request(raw, FLAVORS, IMAGES, NETWORKS)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return JSONStore(str(tmp_path / "store.json"))
 
 
 def build(store, name="web", hosts=None, config=None, **overrides):
@@ -68,7 +60,7 @@ def test_virt_error_moves_the_claim_to_the_first_alternate(store):
     assert instance["alternates"] == first["alternates"][1:]
     assert instance["fault"]["message"] == "QEMU refused to start" and instance["fault"]["host"] == first["host"]
     state = store.snapshot()
-    assert state.data["claims"][uuid]["host"] == instance["host"]
+    assert state.claim_of(uuid)["host"] == instance["host"]
     [event] = events(instance, reschedule.RESCHEDULE_EVENT)
     assert event["result"] == "Success"
     assert event["details"]["from"] == first["host"] and event["details"]["to"] == instance["host"]
@@ -81,11 +73,11 @@ def test_virt_error_moves_the_claim_to_the_first_alternate(store):
 def test_the_attempts_ports_go_with_the_reschedule(store):
     uuid = build(store)["uuid"]
     fail_attempt(store, uuid, exceptions.VirtError("boom"), step=states.SPAWNING)
-    assert store.snapshot().data["ports"]
+    assert store.snapshot().export()["ports"]
     instance = reschedule.reschedule(store, uuid, THREE_HOSTS, {}, NOW)[0]
-    assert store.snapshot().data["ports"] == {} and instance["network_info"] == []
+    assert store.snapshot().export()["ports"] == {} and instance["network_info"] == []
     flow.allocate_network(store, uuid, NETWORKS, NOW)  # the next attempt allocates afresh
-    assert len(store.snapshot().data["ports"]) == 1
+    assert len(store.snapshot().export()["ports"]) == 1
 
 
 def test_a_rescheduled_build_finishes_active(store):
@@ -116,7 +108,7 @@ def test_not_reschedulable_fails_at_once_and_drops_the_claim(store):
     assert instance["vm_state"] == states.ERROR and instance["task_state"] is None
     assert instance["attempts"] == [first["host"]]
     assert instance["fault"]["message"] == "checksum mismatch" and instance["fault"]["reschedulable"] is False
-    assert uuid not in store.snapshot().data["claims"]
+    assert uuid not in store.snapshot().export()["claims"]
     assert events(instance, reschedule.RESCHEDULE_EVENT) == []
 
 
@@ -133,7 +125,7 @@ def test_attempts_spent_at_max_attempts(store):
 
     assert not rescheduled and changed
     assert instance["vm_state"] == states.ERROR and instance["task_state"] is None
-    assert uuid not in store.snapshot().data["claims"]
+    assert uuid not in store.snapshot().export()["claims"]
     last = events(instance, reschedule.RESCHEDULE_EVENT)[-1]
     assert last["result"] == "Error" and "Exceeded maximum number of retries" in last["details"]["reason"]
 
@@ -210,10 +202,10 @@ def test_repeated_calls_and_other_states_change_nothing(store):
     assert not rescheduled and not changed and deleting["task_state"] == states.DELETING
 
 
-def test_the_module_body_reports_the_new_host(store):
+def test_the_module_body_reports_the_new_host(store, store_params):
     uuid = build(store)["uuid"]
     fail_attempt(store, uuid, exceptions.VirtError("boom"))
-    params = {"store_path": store.path, "instance": uuid, "hosts": THREE_HOSTS, "scheduler": {}, "failure": None}
+    params = {**store_params, "instance": uuid, "hosts": THREE_HOSTS, "scheduler": {}, "failure": None}
     result = reschedule.run(params, False)
     assert result["rescheduled"] and result["host"] == result["instance"]["host"]
     assert result["ansible_facts"]["nimbus_instance"]["uuid"] == uuid
@@ -231,27 +223,27 @@ def test_a_build_the_host_could_not_clean_up_is_not_rescheduled_and_keeps_its_cl
     assert not rescheduled and changed
     assert instance["vm_state"] == states.ERROR and instance["task_state"] is None
     assert instance["attempts"] == [first["host"]]
-    assert store.snapshot().data["claims"][uuid]["host"] == first["host"]
+    assert store.snapshot().export()["claims"][uuid]["host"] == first["host"]
     event = events(instance, reschedule.RESCHEDULE_EVENT)[-1]
     assert event["result"] == "Error"
     assert event["details"]["reason"].startswith(f"Could not clean up failed build on {first['host']}")
 
 
-def test_a_build_deleted_meanwhile_is_not_rescheduled_and_not_found_is_not_the_answer(store):
+def test_a_build_deleted_meanwhile_is_not_rescheduled_and_not_found_is_not_the_answer(store, store_params):
     uuid = build(store)["uuid"]
     flow.allocate_network(store, uuid, NETWORKS, NOW)
     flow.begin_step(store, uuid, states.BLOCK_DEVICE_MAPPING, NOW)
     flow.begin_delete(store, uuid, NOW)
     flow.deallocate_network(store, uuid)
     flow.release_claim(store, uuid, NOW)
-    before = store.snapshot().data
+    before = store.snapshot().export()
 
-    params = {"store_path": store.path, "instance": uuid, "hosts": THREE_HOSTS, "scheduler": {}, "failure": "x"}
+    params = {**store_params, "instance": uuid, "hosts": THREE_HOSTS, "scheduler": {}, "failure": "x"}
     result = reschedule.run(params, False)
 
     assert result["deleted"] and not result["rescheduled"] and not result["changed"] and result["host"] is None
     assert result["instance"]["vm_state"] == states.DELETED and result["instance"]["fault"] is None
-    assert store.snapshot().data == before
+    assert store.snapshot().export() == before
     assert reschedule.run(params, True)["deleted"]
 
 
@@ -265,11 +257,11 @@ def test_a_build_whose_delete_is_under_way_leaves_the_ports_and_claim_to_the_del
     instance, rescheduled, changed = reschedule.reschedule(store, uuid, THREE_HOSTS, {}, NOW, message="lost")
 
     assert not rescheduled and not changed and flow.is_being_deleted(instance) and instance["fault"] is None
-    assert store.snapshot().data["claims"][uuid]["host"] == first["host"]
+    assert store.snapshot().export()["claims"][uuid]["host"] == first["host"]
     # The delete then releases them itself, once, and ends the record.
     assert flow.deallocate_network(store, uuid)[1]
     deleted, dropped = flow.release_claim(store, uuid, NOW)
     assert dropped and deleted["vm_state"] == states.DELETED
-    data = store.snapshot().data
+    data = store.snapshot().export()
     assert data["ports"] == {} and data["claims"] == {}
     assert not events(deleted, reschedule.RESCHEDULE_EVENT)

@@ -10,7 +10,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import controller, flow, schedule, server_groups
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
-from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
 
 NOW = "2026-11-23T10:00:00.000Z"
 FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
@@ -29,11 +29,6 @@ def request(name="web", **overrides):
     return validate_request(raw, FLAVORS, IMAGES, NETWORKS)
 
 
-@pytest.fixture
-def store(tmp_path):
-    return JSONStore(str(tmp_path / "store.json"))
-
-
 def hosts_of(instances):
     return sorted(instance["host"] for instance in instances)
 
@@ -44,7 +39,7 @@ def test_multi_create_names_and_spreads_over_equal_hosts(store):
     assert [i["name"] for i in instances] == [f"web-{n}" for n in range(1, 7)]
     assert [i["launch_index"] for i in instances] == list(range(6))
     assert hosts_of(instances) == ["c1", "c1", "c2", "c2", "c3", "c3"]
-    assert len(store.snapshot().data["claims"]) == 6
+    assert len(store.snapshot().export()["claims"]) == 6
 
 
 def test_negative_ram_multiplier_packs(store):
@@ -56,13 +51,13 @@ def test_negative_ram_multiplier_packs(store):
 def test_multi_create_creates_as_many_as_fit_when_at_least_min_count(store):
     instances = schedule.schedule_instances(store, request(min_count=3, max_count=8), {"c1": HOST}, {}, NOW)[0]
     assert [i["name"] for i in instances] == [f"web-{n}" for n in range(1, 6)]
-    assert len(store.snapshot().data["instances"]) == 5
+    assert len(store.snapshot().export()["instances"]) == 5
 
 
 def test_multi_create_below_min_count_places_none(store):
     with pytest.raises(exceptions.NoValidHost, match="RamFilter"):
         schedule.schedule_instances(store, request(min_count=6, max_count=6), {"c1": HOST}, {}, NOW)
-    data = store.snapshot().data
+    data = store.snapshot().export()
     assert data["claims"] == {}
     assert {i["vm_state"] for i in data["instances"].values()} == {"error"}
     assert len(data["instances"]) == 6
@@ -80,7 +75,7 @@ def test_check_mode_predicts_hosts_and_failure_without_writing(store):
     assert changed and hosts_of(predicted) == ["c1", "c2", "c3"]
     with pytest.raises(exceptions.NoValidHost):
         schedule.schedule_instances(store, request(min_count=6), {"c1": HOST}, {}, NOW, True)
-    assert store.snapshot().data["instances"] == {}
+    assert store.snapshot().export()["instances"] == {}
 
 
 def test_anti_affinity_group_spreads_then_refuses_a_fourth(store):
@@ -93,10 +88,10 @@ def test_anti_affinity_group_spreads_then_refuses_a_fourth(store):
     assert hosts_of(placed) == ["c1", "c2", "c3"]
     with pytest.raises(exceptions.NoValidHost, match="ServerGroupAntiAffinityFilter"):
         schedule.schedule_instances(store, request("db3", scheduler_hints=hint), THREE_HOSTS, {}, NOW)
-    members = store.snapshot().data["server_groups"][group["uuid"]]["members"]
+    members = store.snapshot().export()["server_groups"][group["uuid"]]["members"]
     assert len(members) == 4  # the failed one stays a member until deleted, as in Nova
     flow.release_claim(store, "db3", NOW)
-    assert len(store.snapshot().data["server_groups"][group["uuid"]]["members"]) == 3
+    assert len(store.snapshot().export()["server_groups"][group["uuid"]]["members"]) == 3
 
 
 def test_affinity_group_keeps_members_together(store):
@@ -126,7 +121,7 @@ def test_same_and_different_host_hints(store):
 def test_unknown_group_is_a_clear_error_and_leaves_nothing(store):
     with pytest.raises(exceptions.InvalidInput, match=r"scheduler_hints\.group: no server group"):
         schedule.schedule_instances(store, request(scheduler_hints={"group": "nope"}), THREE_HOSTS, {}, NOW)
-    assert store.snapshot().data["instances"] == {}
+    assert store.snapshot().export()["instances"] == {}
 
 
 @pytest.mark.parametrize(
@@ -146,22 +141,28 @@ def test_forcing_an_unknown_host_names_it(store):
         schedule.schedule_instances(store, request(availability_zone="nova:c9"), THREE_HOSTS, {}, NOW)
 
 
-def _claim_one(path, name, barrier):
+def _claim_one(params, name, barrier):
     barrier.wait()
     try:
-        schedule.schedule_instances(JSONStore(path), request(name), {"c1": HOST}, {}, NOW, rng=random.Random(1))
+        schedule.schedule_instances(
+            open_store(params.get("store_path"), params.get("store_url")),
+            request(name),
+            {"c1": HOST},
+            {},
+            NOW,
+            rng=random.Random(1),
+        )
     except exceptions.NoValidHost:
         return False
     return True
 
 
-def test_eight_concurrent_requests_claim_exactly_the_room_for_five(tmp_path):
-    path = str(tmp_path / "store.json")
+def test_eight_concurrent_requests_claim_exactly_the_room_for_five(store_params):
     context = multiprocessing.get_context("fork")
     barrier = context.Manager().Barrier(8)
     with context.Pool(8) as pool:
-        results = pool.starmap(_claim_one, [(path, f"vm{n}", barrier) for n in range(8)])
-    data = JSONStore(path).snapshot().data
+        results = pool.starmap(_claim_one, [(store_params, f"vm{n}", barrier) for n in range(8)])
+    data = open_store(store_params.get("store_path"), store_params.get("store_url")).snapshot().export()
     assert sum(results) == 5
     assert len(data["claims"]) == 5
     assert sum(claim["memory_mb"] for claim in data["claims"].values()) == 5 * 256
@@ -213,7 +214,7 @@ def test_failed_builds_are_the_requested_names_in_error_in_request_order():
 def test_check_mode_predicts_the_rebuild_of_a_failed_build_whose_claim_fills_the_host(store):
     failed = schedule.schedule_instances(store, request(), ONE_ROOM, {}, NOW)[0][0]
     fail_build(store, failed)
-    before = store.snapshot().data
+    before = store.snapshot().export()
 
     predicted, changed = schedule.schedule_instances(
         store, request(), ONE_ROOM, {}, NOW, check_mode=True, replace_failed=True
@@ -222,7 +223,7 @@ def test_check_mode_predicts_the_rebuild_of_a_failed_build_whose_claim_fills_the
     assert changed
     assert [(i["name"], i["host"], i["vm_state"]) for i in predicted] == [("web", "c1", "building")]
     assert predicted[0]["uuid"] != failed["uuid"]
-    assert store.snapshot().data == before
+    assert store.snapshot().export() == before
 
 
 def test_a_real_run_still_refuses_a_failed_build_nobody_deleted(store):
@@ -235,10 +236,10 @@ def test_a_real_run_still_refuses_a_failed_build_nobody_deleted(store):
 def test_check_mode_without_replace_failed_predicts_the_refusal(store):
     failed = schedule.schedule_instances(store, request(), ONE_ROOM, {}, NOW)[0][0]
     fail_build(store, failed)
-    before = store.snapshot().data
+    before = store.snapshot().export()
     with pytest.raises(exceptions.Conflict, match=r"web \(.*\) is in vm_state error: libvirtd gone; delete it"):
         schedule.schedule_instances(store, request(), ONE_ROOM, {}, NOW, check_mode=True)
-    assert store.snapshot().data == before
+    assert store.snapshot().export() == before
 
 
 def test_after_the_delete_the_name_is_built_afresh_and_a_rerun_changes_nothing(store):
@@ -252,7 +253,7 @@ def test_after_the_delete_the_name_is_built_afresh_and_a_rerun_changes_nothing(s
     assert changed and not changed_again
     assert rebuilt[0]["uuid"] != failed["uuid"] and rebuilt[0]["host"] == "c1"
     assert [i["uuid"] for i in again] == [rebuilt[0]["uuid"]]
-    assert list(store.snapshot().data["claims"]) == [rebuilt[0]["uuid"]]
+    assert list(store.snapshot().export()["claims"]) == [rebuilt[0]["uuid"]]
 
 
 def test_check_mode_of_a_multi_create_keeps_the_built_and_predicts_only_the_failed(store):
@@ -286,10 +287,10 @@ def test_check_mode_does_not_count_a_failed_build_in_its_group(store, policy):
     assert changed and predicted[0]["host"] == "c2"
 
 
-def test_host_select_says_whether_its_instances_have_records(tmp_path):
+def test_host_select_says_whether_its_instances_have_records(store_params):
     # Check mode predicts a new instance without writing it: the build steps then have nothing to run on.
     params = {
-        "store_path": str(tmp_path / "store.json"),
+        **store_params,
         "state": "present",
         "request": {"name": "web1", "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]},
         "flavors": FLAVORS,
@@ -311,13 +312,13 @@ def test_host_select_says_whether_its_instances_have_records(tmp_path):
         )
 
 
-def test_instance_info_reads_the_live_instances_of_given_names_in_their_order(store):
+def test_instance_info_reads_the_live_instances_of_given_names_in_their_order(store, store_params):
     web = schedule.schedule_instances(store, request("web"), THREE_HOSTS, {}, NOW)[0][0]
     db = schedule.schedule_instances(store, request("db"), THREE_HOSTS, {}, NOW)[0][0]
     api = schedule.schedule_instances(store, request("api"), THREE_HOSTS, {}, NOW)[0][0]
     flow.begin_delete(store, web["uuid"], NOW)
     flow.release_claim(store, web["uuid"], NOW)
-    params = {"store_path": store.path, "name": None}
+    params = {**store_params, "name": None}
     found = controller.instance_info({**params, "names": ["api", "web", "nobody", "db"]}, False)["instances"]
     assert [instance["uuid"] for instance in found] == [api["uuid"], db["uuid"]]
     assert controller.instance_info({**params, "names": []}, False)["instances"] == []

@@ -4,14 +4,8 @@ import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import server_groups
-from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
 
 NOW = "2026-11-23T10:00:00.000Z"
-
-
-@pytest.fixture
-def store(tmp_path):
-    return JSONStore(str(tmp_path / "store.json"))
 
 
 def test_create_converge_and_delete(store):
@@ -23,7 +17,7 @@ def test_create_converge_and_delete(store):
     deleted = server_groups.delete(store, "db", False)
     assert deleted["changed"] and deleted["diff"]["after"] == {}
     assert not server_groups.delete(store, "db", False)["changed"]
-    assert store.snapshot().data["server_groups"] == {}
+    assert store.snapshot().export()["server_groups"] == {}
 
 
 def test_policy_cannot_change(store):
@@ -43,7 +37,7 @@ def test_create_needs_a_policy_and_a_safe_name(store):
 
 def test_check_mode_predicts_and_writes_nothing(store):
     assert server_groups.ensure(store, "db", "affinity", None, NOW, True)["changed"]
-    assert store.snapshot().data["server_groups"] == {}
+    assert store.snapshot().export()["server_groups"] == {}
     server_groups.ensure(store, "db", "affinity", None, NOW, False)
     assert server_groups.delete(store, "db", True)["changed"]
-    assert len(store.snapshot().data["server_groups"]) == 1
+    assert len(store.snapshot().export()["server_groups"]) == 1

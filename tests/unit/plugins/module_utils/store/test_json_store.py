@@ -30,9 +30,12 @@ def test_open_store_gives_a_json_store(path):
     assert isinstance(store, JSONStore)
 
 
-@pytest.mark.parametrize("path", ["", "postgresql://db/nimbus"])
-def test_open_store_refuses_what_it_cannot_open(path):
-    with pytest.raises(InvalidInput, match="nimbus_store_path"):
+@pytest.mark.parametrize(
+    ("path", "rule"),
+    [("", "must be the path of the JSON store file"), ("postgresql://db/nimbus", "not a URL; .* store_url")],
+)
+def test_open_store_refuses_what_it_cannot_open(path, rule):
+    with pytest.raises(InvalidInput, match=f"^store_path: .*{rule}"):
         open_store(path)
 
 

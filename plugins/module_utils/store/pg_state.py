@@ -1,0 +1,461 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PgState: the store's operations over PostgreSQL, touching only the rows each one needs.
+
+Instances are read with ``SELECT ... FOR UPDATE`` inside a transaction, so the
+compare-and-swap of ``save_instance`` is made on a locked row; the records
+read are kept (an identity map, as an ORM's session) and the ones that changed
+are written back before the next query on instances and at commit. Claims,
+ports and host facts are written at once.
+
+Claims follow placement's generation check without a generation column: the
+claims a transaction saw on a host (``claims_by_host``) must still be the
+claims there when it claims on that host, under a per-host advisory lock held
+to commit; otherwise StoreRetry, and the caller schedules again. A server
+group read in a transaction is locked, so two builds into one group take turns.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
+    Conflict,
+    InstanceNotFound,
+    StoreError,
+    StoreRetry,
+)
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.module_utils.store.base import SCHEMA_VERSION as DATA_SCHEMA
+from ansible_collections.nimbus.compute.plugins.module_utils.store.state import (
+    CLAIM_RESOURCES,
+    InstanceExists,
+    InstanceRecordRules,
+    claim_record,
+)
+
+DEFAULT_PROJECT = "default"
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False)
+
+
+def _instance_row(inst: dict[str, Any]) -> dict[str, Any]:
+    record = {key: value for key, value in inst.items() if key != "actions"}
+    return {
+        "uuid": inst["uuid"],
+        "name": inst["name"],
+        "project_id": inst.get("project_id") or DEFAULT_PROJECT,
+        "vm_state": inst["vm_state"],
+        "task_state": inst.get("task_state"),
+        "host": inst.get("host"),
+        "created_at": inst["created_at"],
+        "record": _dump(record),
+    }
+
+
+class _Loaded:
+    """An instance as read: its record, and the JSON of it and of each action, to find what changed."""
+
+    def __init__(self, inst: dict[str, Any]) -> None:
+        self.inst = inst
+        self.mark_saved()
+
+    def mark_saved(self) -> None:
+        self.row = _instance_row(self.inst)
+        self.actions = [_dump(action) for action in self.inst.get("actions") or []]
+
+
+class _MacsInUse:
+    """``mac in macs`` asks the database about that one MAC."""
+
+    def __init__(self, sql: Callable[..., Any]) -> None:
+        self.sql = sql
+
+    def __contains__(self, mac: object) -> bool:
+        if not isinstance(mac, str):
+            return False
+        return self.sql("SELECT 1 FROM nimbus.ports WHERE mac = %s", (mac.lower(),)).fetchone() is not None
+
+
+class PgState(InstanceRecordRules):
+    """One transaction's (or one snapshot's) view of the PostgreSQL store."""
+
+    def __init__(
+        self,
+        conn: Any,
+        where: str,
+        database_error: type[BaseException],
+        translate: Callable[[BaseException], StoreError],
+        writable: bool = True,
+    ) -> None:
+        self.conn = conn
+        self.where = where
+        self.database_error = database_error
+        self.translate = translate
+        self.writable = writable
+        self.lock = " FOR UPDATE" if writable else ""
+        self.on_commit: list[Callable[[], Any]] = []
+        self._loaded: dict[str, _Loaded] = {}
+        # host -> {(instance_uuid, vcpus, memory_mb, disk_gb)} as claims_by_host last saw them (None: never read)
+        self._seen_claims: dict[str, set[tuple[Any, ...]]] | None = None
+        self._claimed_here: set[str] = set()
+
+    def _sql(self, query: str, params: Any = None) -> Any:
+        try:
+            return self.conn.execute(query, params)
+        except self.database_error as exc:
+            raise self.translate(exc) from None
+
+    def _writing(self, what: str) -> None:
+        if not self.writable:
+            raise StoreError(f"store {self.where}: {what} in a read-only snapshot", path=self.where)
+
+    # -- instances -------------------------------------------------------------
+
+    def _instances_where(self, condition: str, params: tuple[Any, ...], lock: bool = True) -> list[dict[str, Any]]:
+        self.flush()
+        rows = self._sql(
+            f"SELECT uuid, record FROM nimbus.instances WHERE {condition} ORDER BY created_at, uuid"
+            f"{self.lock if lock else ''}",
+            params,
+        ).fetchall()
+        fresh = [uuid for uuid, _record in rows if uuid not in self._loaded]
+        actions: dict[str, list[Any]] = {uuid: [] for uuid in fresh}
+        if fresh:
+            for uuid, record in self._sql(
+                "SELECT instance_uuid, record FROM nimbus.instance_actions WHERE instance_uuid = ANY(%s) "
+                "ORDER BY instance_uuid, seq",
+                (fresh,),
+            ):
+                actions[uuid].append(record)
+        for uuid, record in rows:
+            if uuid in fresh:
+                self._loaded[uuid] = _Loaded({**record, "actions": actions[uuid]})
+        return [self._loaded[uuid].inst for uuid, _record in rows]
+
+    def instance(self, uuid: str) -> dict[str, Any]:
+        found = self.get_instance(uuid)
+        if found is None:
+            raise InstanceNotFound(uuid)
+        return found
+
+    def get_instance(self, uuid: str) -> dict[str, Any] | None:
+        if uuid in self._loaded:
+            return self._loaded[uuid].inst
+        found = self._instances_where("uuid = %s", (uuid,))
+        return found[0] if found else None
+
+    def list_instances(self, include_deleted: bool = False) -> list[dict[str, Any]]:
+        condition = "TRUE" if include_deleted else "vm_state <> %s"
+        return self._instances_where(condition, () if include_deleted else (states.DELETED,), lock=False)
+
+    def find_instance(self, name: str) -> dict[str, Any] | None:
+        return self.live_instances_by_name([name]).get(name)
+
+    def live_instances_by_name(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for inst in self._instances_where("name = ANY(%s) AND vm_state <> %s", (list(names), states.DELETED)):
+            found.setdefault(inst["name"], inst)
+        return found
+
+    def add_instance(self, inst: dict[str, Any]) -> dict[str, Any]:
+        self._writing("add_instance")
+        if self.get_instance(inst["uuid"]) is not None:
+            raise InstanceExists(f"instance {inst['uuid']} already exists", instance=inst["uuid"])
+        existing = self.find_instance(inst["name"])
+        if existing is not None:
+            raise InstanceExists(
+                f"an instance named {inst['name']} already exists ({existing['uuid']})",
+                instance=existing["uuid"],
+                name=inst["name"],
+            )
+        self._sql(
+            "INSERT INTO nimbus.instances (uuid, name, project_id, vm_state, task_state, host, created_at, record) "
+            "VALUES (%(uuid)s, %(name)s, %(project_id)s, %(vm_state)s, %(task_state)s, %(host)s, %(created_at)s, "
+            "%(record)s::jsonb)",
+            _instance_row(inst),
+        )
+        inst.setdefault("actions", [])
+        loaded = _Loaded(inst)
+        loaded.actions = []
+        self._loaded[inst["uuid"]] = loaded
+        return inst
+
+    def flush(self) -> None:
+        """Write back the instances read in this transaction that changed since."""
+        if not self.writable:
+            return
+        for uuid, loaded in self._loaded.items():
+            row = _instance_row(loaded.inst)
+            if row != loaded.row:
+                self._sql(
+                    "UPDATE nimbus.instances SET name = %(name)s, project_id = %(project_id)s, "
+                    "vm_state = %(vm_state)s, task_state = %(task_state)s, host = %(host)s, record = %(record)s::jsonb "
+                    "WHERE uuid = %(uuid)s",
+                    row,
+                )
+            for seq, action in enumerate(loaded.inst.get("actions") or []):
+                dumped = _dump(action)
+                if seq < len(loaded.actions) and dumped == loaded.actions[seq]:
+                    continue
+                self._sql(
+                    "INSERT INTO nimbus.instance_actions (instance_uuid, seq, action, request_id, record) "
+                    "VALUES (%s, %s, %s, %s, %s::jsonb) ON CONFLICT (instance_uuid, seq) DO UPDATE SET "
+                    "action = EXCLUDED.action, request_id = EXCLUDED.request_id, record = EXCLUDED.record",
+                    (uuid, seq, action["action"], action["request_id"], dumped),
+                )
+            loaded.mark_saved()
+
+    # -- claims ------------------------------------------------------------------
+
+    def claim(self, uuid: str, host: str, resources: dict[str, int]) -> dict[str, Any]:
+        self._writing("claim")
+        claim = claim_record(host, resources)
+        if self._seen_claims is not None:
+            self._check_claims_unchanged(host)
+        self._sql(
+            "INSERT INTO nimbus.claims (instance_uuid, host, vcpus, memory_mb, disk_gb) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (instance_uuid) DO UPDATE SET host = EXCLUDED.host, "
+            "vcpus = EXCLUDED.vcpus, memory_mb = EXCLUDED.memory_mb, disk_gb = EXCLUDED.disk_gb",
+            (uuid, host, *(claim[key] for key in CLAIM_RESOURCES)),
+        )
+        self._claimed_here.add(uuid)
+        return claim
+
+    def _check_claims_unchanged(self, host: str) -> None:
+        """StoreRetry unless ``host``'s claims (other than this transaction's) are those the scheduler saw."""
+        self._sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"nimbus.compute host {host}",))
+        now = {
+            tuple(row)
+            for row in self._sql(
+                "SELECT instance_uuid, vcpus, memory_mb, disk_gb FROM nimbus.claims WHERE host = %s", (host,)
+            )
+            if row[0] not in self._claimed_here
+        }
+        seen = {row for row in self._seen_claims.get(host, set()) if row[0] not in self._claimed_here}
+        if now != seen:
+            raise StoreRetry(
+                f"store {self.where}: the claims on host {host} changed while this build was scheduled",
+                host=host,
+            )
+
+    def drop_claim(self, uuid: str) -> bool:
+        self._writing("drop_claim")
+        return self._sql("DELETE FROM nimbus.claims WHERE instance_uuid = %s", (uuid,)).rowcount > 0
+
+    def claim_of(self, uuid: str) -> dict[str, Any] | None:
+        row = self._sql(
+            "SELECT host, vcpus, memory_mb, disk_gb FROM nimbus.claims WHERE instance_uuid = %s", (uuid,)
+        ).fetchone()
+        return None if row is None else dict(zip(("host", *CLAIM_RESOURCES), row, strict=True))
+
+    def claim_hosts(self, uuids: list[str]) -> dict[str, str]:
+        if not uuids:
+            return {}
+        rows = self._sql("SELECT instance_uuid, host FROM nimbus.claims WHERE instance_uuid = ANY(%s)", (list(uuids),))
+        return dict(rows.fetchall())
+
+    def claims_by_host(self) -> dict[str, list[dict[str, Any]]]:
+        by_host: dict[str, list[dict[str, Any]]] = {}
+        seen: dict[str, set[tuple[Any, ...]]] = {}
+        for uuid, host, *amounts in self._sql(
+            "SELECT instance_uuid, host, vcpus, memory_mb, disk_gb FROM nimbus.claims ORDER BY instance_uuid"
+        ):
+            by_host.setdefault(host, []).append(
+                {"instance_uuid": uuid, "host": host, **dict(zip(CLAIM_RESOURCES, amounts, strict=True))}
+            )
+            seen.setdefault(host, set()).add((uuid, *amounts))
+        if self.writable:
+            self._seen_claims = seen
+        return by_host
+
+    # -- host facts ----------------------------------------------------------------
+
+    def host_facts(self, host: str) -> dict[str, Any] | None:
+        row = self._sql("SELECT record FROM nimbus.host_facts WHERE host = %s", (host,)).fetchone()
+        return None if row is None else row[0]
+
+    def all_host_facts(self) -> dict[str, dict[str, Any]]:
+        return dict(self._sql("SELECT host, record FROM nimbus.host_facts ORDER BY host").fetchall())
+
+    def set_host_facts(self, host: str, facts: dict[str, Any], now: str) -> dict[str, Any]:
+        self._writing("set_host_facts")
+        record = {**facts, "updated_at": now}
+        self._sql(
+            "INSERT INTO nimbus.host_facts (host, record) VALUES (%s, %s::jsonb) "
+            "ON CONFLICT (host) DO UPDATE SET record = EXCLUDED.record",
+            (host, _dump(record)),
+        )
+        return record
+
+    # -- server groups --------------------------------------------------------------
+
+    def _groups_where(self, condition: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        rows = self._sql(
+            f"SELECT uuid, record FROM nimbus.server_groups WHERE {condition} ORDER BY uuid{self.lock}", params
+        ).fetchall()
+        groups = []
+        for uuid, record in rows:
+            members = self._sql(
+                "SELECT instance_uuid FROM nimbus.server_group_members WHERE group_uuid = %s ORDER BY position",
+                (uuid,),
+            )
+            groups.append({**record, "members": [row[0] for row in members]})
+        return groups
+
+    def server_group(self, uuid: str) -> dict[str, Any] | None:
+        found = self._groups_where("uuid = %s", (uuid,))
+        return found[0] if found else None
+
+    def find_server_group(self, name_or_uuid: str) -> dict[str, Any] | None:
+        found = self._groups_where("uuid = %s OR name = %s", (name_or_uuid, name_or_uuid))
+        by_uuid = [group for group in found if group["uuid"] == name_or_uuid]
+        return (by_uuid or found or [None])[0]
+
+    def add_server_group(self, group: dict[str, Any]) -> dict[str, Any]:
+        self._writing("add_server_group")
+        existing = self.find_server_group(group["name"])
+        if existing is not None:
+            raise Conflict(f"a server group named {group['name']} already exists ({existing['uuid']})")
+        record = {key: value for key, value in group.items() if key != "members"}
+        self._sql(
+            "INSERT INTO nimbus.server_groups (uuid, name, project_id, record) VALUES (%s, %s, %s, %s::jsonb)",
+            (group["uuid"], group["name"], group.get("project_id") or DEFAULT_PROJECT, _dump(record)),
+        )
+        self.add_group_members(group["uuid"], list(group.get("members") or []))
+        return group
+
+    def delete_server_group(self, uuid: str) -> bool:
+        self._writing("delete_server_group")
+        return self._sql("DELETE FROM nimbus.server_groups WHERE uuid = %s", (uuid,)).rowcount > 0
+
+    def add_group_members(self, group_uuid: str, instance_uuids: list[str]) -> dict[str, Any]:
+        self._writing("add_group_members")
+        self.flush()
+        self._sql(
+            "INSERT INTO nimbus.server_group_members (group_uuid, instance_uuid, position) "
+            "SELECT %s, member, (SELECT coalesce(max(position), -1) FROM nimbus.server_group_members "
+            "WHERE group_uuid = %s) + ordinality FROM unnest(%s::text[]) WITH ORDINALITY AS m(member, ordinality) "
+            "ON CONFLICT DO NOTHING",
+            (group_uuid, group_uuid, list(instance_uuids)),
+        )
+        return self.server_group(group_uuid) or {}
+
+    def remove_group_member(self, group_uuid: str, instance_uuid: str) -> bool:
+        self._writing("remove_group_member")
+        return (
+            self._sql(
+                "DELETE FROM nimbus.server_group_members WHERE group_uuid = %s AND instance_uuid = %s",
+                (group_uuid, instance_uuid),
+            ).rowcount
+            > 0
+        )
+
+    def drop_group_member(self, instance_uuid: str) -> list[str]:
+        self._writing("drop_group_member")
+        rows = self._sql(
+            "DELETE FROM nimbus.server_group_members WHERE instance_uuid = %s RETURNING group_uuid", (instance_uuid,)
+        )
+        return sorted(row[0] for row in rows)
+
+    def group_of(self, instance_uuid: str) -> dict[str, Any] | None:
+        row = self._sql(
+            "SELECT group_uuid FROM nimbus.server_group_members WHERE instance_uuid = %s ORDER BY group_uuid LIMIT 1",
+            (instance_uuid,),
+        ).fetchone()
+        return None if row is None else self.server_group(row[0])
+
+    # -- ports -----------------------------------------------------------------------
+
+    def ports_of_instance(self, instance_uuid: str) -> dict[str, dict[str, Any]]:
+        rows = self._sql(
+            "SELECT id, record FROM nimbus.ports WHERE instance_uuid = %s ORDER BY position", (instance_uuid,)
+        )
+        return dict(rows.fetchall())
+
+    def add_ports(self, ports: dict[str, dict[str, Any]]) -> None:
+        self._writing("add_ports")
+        self.flush()
+        for port_id, port in ports.items():
+            self._sql(
+                "INSERT INTO nimbus.ports (id, instance_uuid, network, mac, position, record) "
+                "VALUES (%s, %s, %s, %s, %s, %s::jsonb)",
+                (
+                    port_id,
+                    port["instance_uuid"],
+                    port["network"],
+                    port["mac"].lower(),
+                    port.get("index", 0),
+                    _dump(port),
+                ),
+            )
+            for address in port["ips"]:
+                self._sql(
+                    "INSERT INTO nimbus.port_ips (port_id, network, address) VALUES (%s, %s, %s::inet)",
+                    (port_id, port["network"], address),
+                )
+
+    def delete_ports(self, port_ids: list[str]) -> list[str]:
+        self._writing("delete_ports")
+        rows = self._sql("DELETE FROM nimbus.ports WHERE id = ANY(%s) RETURNING id", (list(port_ids),))
+        deleted = {row[0] for row in rows}
+        return [port_id for port_id in port_ids if port_id in deleted]
+
+    def port_exists(self, port_id: str) -> bool:
+        return self._sql("SELECT 1 FROM nimbus.ports WHERE id = %s", (port_id,)).fetchone() is not None
+
+    def macs_in_use(self) -> _MacsInUse:
+        return _MacsInUse(self._sql)
+
+    def ips_in_use(self, cidrs: list[str] | None = None) -> set[str]:
+        if cidrs is None:
+            rows = self._sql("SELECT host(address) FROM nimbus.port_ips")
+        else:
+            rows = self._sql(
+                "SELECT host(address) FROM nimbus.port_ips WHERE address <<= ANY(%s::inet[])", (list(cidrs),)
+            )
+        return {row[0] for row in rows}
+
+    def count_ports_on_network(self, network: str) -> int:
+        return self._sql("SELECT count(*) FROM nimbus.ports WHERE network = %s", (network,)).fetchone()[0]
+
+    # -- whole store -------------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """The schema-1 data of the whole store, as the JSON store would hold it; a snapshot's, in one read."""
+        if self.writable:
+            return self._export()
+        try:
+            with self.conn.transaction():
+                self._sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                return self._export()
+        except self.database_error as exc:
+            raise self.translate(exc) from None
+
+    def _export(self) -> dict[str, Any]:
+        self.flush()
+        instances = {inst["uuid"]: copy.deepcopy(inst) for inst in self.list_instances(include_deleted=True)}
+        claims = {
+            uuid: dict(zip(("host", *CLAIM_RESOURCES), amounts, strict=True))
+            for uuid, *amounts in self._sql(
+                "SELECT instance_uuid, host, vcpus, memory_mb, disk_gb FROM nimbus.claims ORDER BY instance_uuid"
+            )
+        }
+        ports = dict(self._sql("SELECT id, record FROM nimbus.ports ORDER BY id").fetchall())
+        groups = {group["uuid"]: group for group in self._groups_where("TRUE", ())}
+        return {
+            "schema": DATA_SCHEMA,
+            "instances": instances,
+            "claims": claims,
+            "ports": ports,
+            "host_facts": self.all_host_facts(),
+            "server_groups": groups,
+        }
+
+    def after_commit(self, callback: Callable[[], Any]) -> None:
+        self.on_commit.append(callback)
