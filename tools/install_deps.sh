@@ -57,6 +57,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
     chmod 0755 "$policy_rc_d"
     trap 'rm -f "$policy_rc_d"' EXIT
   fi
+  # The postgresql package's postinst creates a system cluster "main" (to be
+  # started where services may start) unless create_main_cluster is false; the
+  # tests start throw-away clusters of their own (tests/pg_cluster.py).  The
+  # postinst reads it from createcluster.conf, which postgresql-common writes
+  # with ucf (not a dpkg conffile), and that file includes createcluster.d/*.conf,
+  # which no package owns: a file of ours there, made before the install, counts.
+  no_main_cluster=/etc/postgresql-common/createcluster.d/nimbus-no-main-cluster.conf
+  if [ ! -e "$no_main_cluster" ]; then
+    mkdir -p "${no_main_cluster%/*}"
+    printf '# From nimbus.compute tools/install_deps.sh: the tests make their own clusters.\ncreate_main_cluster = false\n' >"$no_main_cluster"
+  fi
   log "apt-get install ${missing[*]}"
   apt-get install -y -q --no-install-recommends "${missing[@]}"
   if [ "$(trap -p EXIT)" ]; then
