@@ -21,6 +21,9 @@ description:
     reported in RV(stale_temp_files), and O(repair=true) removes it. A temp file is stale when it is seen while
     holding the store's lock, which every writer holds while its temp file exists, so a live writer's temp file
     is never reported or removed (the module waits for that writer to finish).
+  - Works on both stores, the JSON file (O(store_path)) and PostgreSQL (O(store_url)); a PostgreSQL store's
+    constraints already refuse claims, ports and members of instances that do not exist and an address or MAC on
+    two ports, so only the other violations can be found there. It has no temp files.
   - Runs on the controller (in the action plugin's process).
 version_added: 0.2.0
 author: nimbus.compute developers (@nimbus-compute)
@@ -64,6 +67,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+counts:
+  description:
+    - How many records of each kind the store holds (after the repair, or after the predicted one in check mode):
+      C(instances) (deleted ones included), C(live_instances), C(claims), C(ports), C(host_facts), C(server_groups).
+    - A JSON store and the PostgreSQL store M(nimbus.compute.store_migrate) copied it into report the same counts.
+  returned: always
+  type: dict
+  sample: {"instances": 4, "live_instances": 3, "claims": 3, "ports": 3, "host_facts": 1, "server_groups": 0}
 consistent:
   description: Whether the store has no violation left (after the repair, or after the predicted repair in check mode).
   returned: always

@@ -81,6 +81,12 @@ STORE_CHECK = {
     "repair": {"type": "bool", "default": False},
 }
 
+STORE_MIGRATE = {
+    "store_url": STORE["store_url"],
+    "store_password": STORE["store_password"],
+    "source_path": {"type": "path"},
+}
+
 HOST_SELECT_REQUIRED_IF = [("state", "present", ["request"]), ("state", "absent", ["name"])]
 
 SERVER_GROUP = {

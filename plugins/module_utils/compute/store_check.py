@@ -20,10 +20,14 @@ from ansible_collections.nimbus.compute.plugins.module_utils.store.state import 
 
 def check_state(state: Any, repair: bool) -> dict[str, Any]:
     """Violations of the store ``state`` reads, the ones repaired through it (when ``repair``), and the ones left."""
-    violations = consistency.find_violations(state.export())
+    data = state.export()
+    violations = consistency.find_violations(data)
     repaired = consistency.repair_orphans(state, violations) if repair else []
-    remaining = consistency.find_violations(state.export()) if repaired else violations
+    if repaired:
+        data = state.export()
+    remaining = consistency.find_violations(data) if repaired else violations
     return {
+        "counts": consistency.record_counts(data),
         "changed": bool(repaired),
         "consistent": not remaining,
         "violations": violations,

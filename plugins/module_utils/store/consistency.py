@@ -201,6 +201,16 @@ def find_violations(data: Any) -> list[dict[str, Any]]:
     ]
 
 
+def record_counts(data: dict[str, Any]) -> dict[str, int]:
+    """How many records of each kind the store holds (after any repair): the same on two copies of one store."""
+    instances = data.get("instances") or {}
+    live = sum(1 for inst in instances.values() if isinstance(inst, dict) and inst.get("vm_state") != states.DELETED)
+    counts = {
+        kind: len(data.get(kind) or {}) for kind in ("instances", "claims", "ports", "host_facts", "server_groups")
+    }
+    return {**counts, "live_instances": live}
+
+
 def repairable(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [found for found in violations if found["kind"] in REPAIRABLE]
 

@@ -53,12 +53,12 @@ def check_url(url: Any, field: str = "store_url") -> str:
     return url
 
 
-def check_path(path: Any) -> str:
+def check_path(path: Any, field: str = "store_path") -> str:
     if not isinstance(path, str) or not path.strip():
-        raise InvalidInput("store_path", "must be the path of the JSON store file on the controller")
+        raise InvalidInput(field, "must be the path of the JSON store file on the controller")
     if "://" in path:
         raise InvalidInput(
-            "store_path",
+            field,
             f"is the path of the JSON store file, not a URL; a PostgreSQL store is given as store_url "
             f"(nimbus_store_url, or {URL_ENV} in the controller's environment)",
         )

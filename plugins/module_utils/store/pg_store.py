@@ -151,13 +151,21 @@ class PostgresStore(Store):
         return self._state(writable=False)
 
     @contextlib.contextmanager
-    def migration(self) -> Iterator[Any]:
-        """A transaction on a connection of its own, for store_migrate: no schema check, no state."""
+    def migration(self, commit: bool = True) -> Iterator[Any]:
+        """A transaction on a connection of its own, for store_migrate: no schema check, no state.
+
+        Without ``commit`` it is rolled back at the end (check mode: everything done, nothing kept)."""
         conn = self._open()
         try:
-            with conn.transaction():
+            with conn.transaction() as transaction:
                 yield conn
+                if not commit:
+                    raise self.psycopg.Rollback(transaction)
         except self.psycopg.Error as exc:
             raise self.translate(exc) from None
         finally:
             conn.close()
+
+    def state_on(self, conn: Any) -> PgState:
+        """The store's operations on ``conn``'s open transaction (a migration's)."""
+        return PgState(conn, self.where, self.psycopg.Error, self.translate)

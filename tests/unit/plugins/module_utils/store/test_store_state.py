@@ -1,4 +1,5 @@
-"""StoreState: compare-and-swap, instance actions and events, claims, host facts."""
+"""The store's operations on a transaction's state, over both backends (StoreState on the JSON file,
+PgState on PostgreSQL): compare-and-swap, instance actions and events, claims, host facts."""
 
 from __future__ import annotations
 
@@ -31,10 +32,16 @@ def make_instance(uuid="u1", name="web-1", task_state=states.SCHEDULING, vm_stat
 
 
 @pytest.fixture
-def state():
-    result = StoreState()
-    result.add_instance(make_instance())
-    return result
+def empty(store):
+    """The state of a transaction on an empty store of each backend, saved when the test ends."""
+    with store.transaction() as opened:
+        yield opened
+
+
+@pytest.fixture
+def state(empty):
+    empty.add_instance(make_instance())
+    return empty
 
 
 def test_instance_lookup(state):
@@ -43,8 +50,8 @@ def test_instance_lookup(state):
         state.instance("nope")
 
 
-def test_find_instance_ignores_deleted():
-    state = StoreState()
+def test_find_instance_ignores_deleted(empty):
+    state = empty
     state.add_instance(make_instance("old", vm_state=states.DELETED, created="t0"))
     assert state.find_instance("web-1") is None
     state.add_instance(make_instance("new", created="t1"))
@@ -74,8 +81,8 @@ def test_add_instance_refuses_a_second_live_name_or_uuid(state):
         (None, ANY, True),
     ],
 )
-def test_save_instance_is_compare_and_swap(actual, expected, wins):
-    state = StoreState()
+def test_save_instance_is_compare_and_swap(empty, actual, expected, wins):
+    state = empty
     state.add_instance(make_instance(task_state=actual))
     if wins:
         saved = state.save_instance("u1", expected, task_state=states.SPAWNING, host="h1")
@@ -134,10 +141,14 @@ def test_event_errors(state):
 
 
 def test_claims(state):
+    state.add_instance(make_instance("u2", name="web-2"))
+    state.add_instance(make_instance("u3", name="web-3"))
+    state.add_instance(make_instance("u4", name="web-4"))
     state.claim("u1", "h1", {"vcpus": 1, "memory_mb": 512, "disk_gb": 1})
     state.claim("u2", "h1", {"vcpus": 2, "memory_mb": 1024, "disk_gb": 2})
     state.claim("u3", "h2", {"vcpus": 4, "memory_mb": 2048, "disk_gb": 4})
-    assert state.data["claims"]["u1"] == {"host": "h1", "vcpus": 1, "memory_mb": 512, "disk_gb": 1}
+    assert state.claim_of("u1") == {"host": "h1", "vcpus": 1, "memory_mb": 512, "disk_gb": 1}
+    assert state.claim_hosts(["u1", "u3", "u9"]) == {"u1": "h1", "u3": "h2"}
     by_host = state.claims_by_host()
     assert sorted(by_host) == ["h1", "h2"]
     assert [claim["instance_uuid"] for claim in by_host["h1"]] == ["u1", "u2"]
@@ -151,9 +162,61 @@ def test_claims(state):
         state.claim("u4", "h1", {"vcpus": 1, "memory_mb": 1})
 
 
-def test_host_facts():
-    state = StoreState()
+def test_host_facts(empty):
+    state = empty
     assert state.host_facts("h1") is None
     state.set_host_facts("h1", {"vcpus": 4}, "t1")
     assert state.host_facts("h1") == {"vcpus": 4, "updated_at": "t1"}
     assert state.all_host_facts() == {"h1": {"vcpus": 4, "updated_at": "t1"}}
+
+
+def test_what_a_transaction_saved_is_what_the_next_one_reads(store):
+    with store.transaction() as state:
+        state.add_instance(make_instance())
+        state.start_action("u1", "create", "t1")
+        state.start_event("u1", "compute__schedule_instances", "t1")
+        state.save_instance("u1", states.SCHEDULING, task_state=states.NETWORKING, host="h1")
+    with store.transaction() as state:
+        state.finish_event("u1", "compute__schedule_instances", "Success", "t2")
+    seen = store.snapshot().instance("u1")
+    assert (seen["task_state"], seen["host"]) == (states.NETWORKING, "h1")
+    assert [(e["event"], e["result"]) for e in seen["actions"][0]["events"]] == [
+        ("compute__schedule_instances", "Success")
+    ]
+
+
+def test_a_failed_transaction_saves_nothing_and_runs_no_commit_callback(store):
+    ran = []
+    with pytest.raises(UnexpectedTaskStateError), store.transaction() as state:
+        state.add_instance(make_instance())
+        state.set_host_facts("h1", {"vcpus": 4}, "t1")
+        state.after_commit(lambda: ran.append("notified"))
+        state.save_instance("u1", states.NETWORKING, task_state=states.SPAWNING)
+    snapshot = store.snapshot()
+    assert (snapshot.get_instance("u1"), snapshot.host_facts("h1"), ran) == (None, None, [])
+    with store.transaction() as state:
+        state.after_commit(lambda: ran.append("notified"))
+    assert ran == ["notified"]
+
+
+def test_ports_are_found_by_instance_network_address_and_mac(state):
+    state.add_instance(make_instance("u2", name="web-2"))
+    port = {"network": "private", "created_at": "t1", "vif": {}}
+    state.add_ports(
+        {
+            "p2": {**port, "instance_uuid": "u1", "mac": "fa:16:3e:00:00:02", "ips": ["198.18.0.11"], "index": 1},
+            "p1": {**port, "instance_uuid": "u1", "mac": "fa:16:3e:00:00:01", "ips": ["198.18.0.10"], "index": 0},
+            "p3": {**port, "instance_uuid": "u2", "mac": "fa:16:3e:00:00:03", "ips": ["198.18.1.10"], "index": 0},
+        }
+    )
+    assert list(state.ports_of_instance("u1")) == ["p1", "p2"]
+    assert state.ips_in_use(["198.18.0.0/24"]) >= {"198.18.0.10", "198.18.0.11"}
+    assert "198.18.1.10" not in state.ips_in_use(["198.18.0.0/24"]) or isinstance(state, StoreState)
+    assert ("fa:16:3e:00:00:03" in state.macs_in_use(), "fa:16:3e:00:00:09" in state.macs_in_use()) == (True, False)
+    assert (state.count_ports_on_network("private"), state.port_exists("p3"), state.port_exists("p9")) == (
+        3,
+        True,
+        False,
+    )
+    assert state.delete_ports(["p1", "p9"]) == ["p1"]
+    assert list(state.ports_of_instance("u1")) == ["p2"]
