@@ -1,4 +1,4 @@
-"""Versioned notifications of the build and delete flow, on a real JSON store and a real file."""
+"""Versioned notifications of the build and delete flow, on a real store (each backend) and a real file."""
 
 import json
 import multiprocessing
@@ -11,6 +11,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import controller, flow, notifications, schedule
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
 from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
 
 NOW = "2026-11-23T10:00:00Z"
@@ -41,8 +42,9 @@ def path(tmp_path):
 
 
 @pytest.fixture
-def store(tmp_path, path):
-    return notifications.set_path(JSONStore(str(tmp_path / "store.json")), path)
+def store(store_params, path):
+    """An empty store of each backend, notifying to ``path``."""
+    return notifications.set_path(open_store(store_params.get("store_path"), store_params.get("store_url")), path)
 
 
 def read(path):
@@ -198,9 +200,9 @@ def test_secrets_never_appear(store, path):
     assert data(read(path)[0])["metadata"] == {"role": "web"}
 
 
-def test_controller_passes_the_option(tmp_path, path):
+def test_controller_passes_the_option(store_params, path):
     params = {
-        "store_path": str(tmp_path / "store.json"),
+        **store_params,
         "notifications_path": path,
         "state": "present",
         "request": {"name": "web1", "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]},

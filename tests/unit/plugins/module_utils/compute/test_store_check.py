@@ -1,4 +1,5 @@
-"""store_check: report, predict in check mode, repair in one transaction, then change nothing."""
+"""store_check: report, predict in check mode, repair in one transaction, then change nothing (both backends;
+a record lost from the file and stale temp files are the JSON store's own)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ import pytest
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.store_check import store_check
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
 from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore, is_temp_file_of
+from ansible_collections.nimbus.compute.plugins.module_utils.store.state import ANY
 
 NOW = "2026-11-23T10:00:00Z"
 FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
@@ -43,6 +46,43 @@ def path(tmp_path) -> str:
 
 def kinds(violations: list[dict]) -> list[str]:
     return sorted(found["kind"] for found in violations)
+
+
+@pytest.fixture
+def deleted_with_leftovers(store, store_params) -> dict:
+    """The store options of a store (each backend) where a crash marked instance a deleted but kept its claim
+    and port: a delete killed between its transactions."""
+    for name in ("a", "b"):
+        raw = {"name": name, "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]}
+        request = validate_request(raw, FLAVORS, IMAGES, NETWORKS)
+        instance = schedule.schedule_instances(store, request, HOSTS, {}, NOW)[0][0]
+        flow.allocate_network(store, instance["uuid"], NETWORKS, NOW)
+    with store.transaction() as state:
+        state.save_instance(state.find_instance("a")["uuid"], ANY, vm_state=states.DELETED, task_state=None)
+    return store_params
+
+
+def test_orphans_are_reported_predicted_and_repaired_once_on_each_backend(deleted_with_leftovers):
+    params = deleted_with_leftovers
+    report = store_check({**params, "repair": False}, check_mode=False)
+    assert (report["changed"], report["consistent"]) == (False, False)
+    assert kinds(report["violations"]) == ["claim_of_deleted_instance", "port_of_deleted_instance"]
+    predicted = store_check({**params, "repair": True}, check_mode=True)
+    assert store_check({**params, "repair": False}, check_mode=False)["violations"] == report["violations"]
+    repaired = store_check({**params, "repair": True}, check_mode=False)
+    assert predicted == repaired
+    assert (repaired["changed"], repaired["consistent"], repaired["remaining"]) == (True, True, [])
+    assert repaired["counts"] == {
+        "instances": 2,
+        "live_instances": 1,
+        "claims": 1,
+        "ports": 1,
+        "host_facts": 0,
+        "server_groups": 0,
+    }
+    for check_mode in (True, False):
+        again = store_check({**params, "repair": True}, check_mode=check_mode)
+        assert (again["changed"], again["consistent"], again["violations"]) == (False, True, [])
 
 
 def test_report_only_never_changes(path):

@@ -1,4 +1,4 @@
-"""allocate_for_instance & co. over the store's ports."""
+"""allocate_for_instance & co. over the store's ports (each backend; the big-network index on the JSON state)."""
 
 from __future__ import annotations
 
@@ -26,22 +26,40 @@ NETWORKS = {
 NOW = "2026-01-01T00:00:00Z"
 
 
+@pytest.fixture
+def state(store):
+    """A transaction's state on an empty store of each backend."""
+    with store.transaction() as opened:
+        yield opened
+
+
+def recorded(state, uuid):
+    """``uuid``, with an instance record of that uuid (ports belong to an instance the store has)."""
+    if state.get_instance(uuid) is None:
+        state.add_instance({"uuid": uuid, "name": uuid, "vm_state": "building", "task_state": None, "created_at": NOW})
+    return uuid
+
+
 def allocate(state, uuid, requested, seed=None):
+    recorded(state, uuid)
     rng = random.Random(seed) if seed is not None else None
     return api.allocate_for_instance(state, uuid, requested, NETWORKS, NOW, rng=rng)
+
+
+def ports(state):
+    return state.export()["ports"]
 
 
 def addresses(network_info):
     return [vif["network"]["subnets"][0]["ips"][0]["address"] for vif in network_info]
 
 
-def test_allocation_in_request_order():
-    state = StoreState()
+def test_allocation_in_request_order(state):
     vifs = allocate(state, "u1", [{"network": "public"}, {"network": "private"}, {"network": "private"}])
     assert [vif["network"]["id"] for vif in vifs] == ["public", "private", "private"]
     assert addresses(vifs) == ["203.0.113.2", "198.18.0.10", "198.18.0.11"]
-    assert len(state.ports) == 3
-    port = state.ports[vifs[0]["id"]]
+    assert len(ports(state)) == 3
+    port = ports(state)[vifs[0]["id"]]
     assert (port["instance_uuid"], port["network"], port["mac"], port["ips"], port["created_at"]) == (
         "u1",
         "public",
@@ -60,8 +78,7 @@ def test_allocation_in_request_order():
         ([{"network": "private"}, {"network": "private", "fixed_ip": "198.18.0.10"}], ["198.18.0.11", "198.18.0.10"]),
     ],
 )
-def test_fixed_ip_is_honoured(requested, expected):
-    state = StoreState()
+def test_fixed_ip_is_honoured(state, requested, expected):
     assert addresses(allocate(state, "u1", requested)) == expected
 
 
@@ -81,37 +98,33 @@ def test_fixed_ip_is_honoured(requested, expected):
         ([{"network": "dual", "fixed_ip": "2001:db8:2::10"}] * 2, FixedIpAlreadyInUse),
     ],
 )
-def test_any_failure_allocates_nothing(requested, error):
-    state = StoreState()
+def test_any_failure_allocates_nothing(state, requested, error):
     allocate(state, "other", [{"network": "private", "fixed_ip": "198.18.0.11"}])
-    before = dict(state.ports)
+    before = ports(state)
     with pytest.raises(error):
         allocate(state, "u1", requested)
-    assert state.ports == before
+    assert ports(state) == before
     assert api.network_info_for_instance(state, "u1") == []
 
 
-def test_exhaustion_across_instances():
-    state = StoreState()
+def test_exhaustion_across_instances(state):
     for uuid in ("u1", "u2", "u3"):
         allocate(state, uuid, [{"network": "private"}])
     with pytest.raises(NoMoreFixedIps):
         allocate(state, "u4", [{"network": "private"}])
     assert api.network_info_for_instance(state, "u4") == []
-    assert len(state.ports) == 3
+    assert len(ports(state)) == 3
 
 
-def test_allocation_is_idempotent():
-    state = StoreState()
+def test_allocation_is_idempotent(state):
     requested = [{"network": "private"}, {"network": "public", "fixed_ip": "203.0.113.9"}]
     first = allocate(state, "u1", requested)
     again = allocate(state, "u1", requested)
     assert again == first
-    assert len(state.ports) == 2
+    assert len(ports(state)) == 2
 
 
-def test_changed_request_for_allocated_instance_is_a_conflict():
-    state = StoreState()
+def test_changed_request_for_allocated_instance_is_a_conflict(state):
     allocate(state, "u1", [{"network": "private"}])
     with pytest.raises(api.PortsMismatch, match="deallocate"):
         allocate(state, "u1", [{"network": "public"}])
@@ -119,15 +132,13 @@ def test_changed_request_for_allocated_instance_is_a_conflict():
         allocate(state, "u1", [{"network": "private"}, {"network": "public"}])
 
 
-def test_returned_vifs_are_copies():
-    state = StoreState()
+def test_returned_vifs_are_copies(state):
     vifs = allocate(state, "u1", [{"network": "private"}])
     vifs[0]["active"] = True
     assert api.network_info_for_instance(state, "u1")[0]["active"] is False
 
 
-def test_deallocate_releases_ports_for_reuse():
-    state = StoreState()
+def test_deallocate_releases_ports_for_reuse(state):
     first = allocate(state, "u1", [{"network": "private"}, {"network": "public"}])
     allocate(state, "u2", [{"network": "private"}])
     released = api.deallocate_for_instance(state, "u1")
@@ -138,26 +149,25 @@ def test_deallocate_releases_ports_for_reuse():
     assert len(api.network_info_for_instance(state, "u2")) == 1
 
 
-def test_instances_never_share_an_ip_or_mac():
+def test_instances_never_share_an_ip_or_mac(state):
     # Reused seeds repeat MACs and port ids unless the store is consulted.
-    state = StoreState()
-    big = {"cidr": "10.0.0.0/22"}
+    big = {"cidr": "198.18.4.0/22"}
     for index in range(20):
         api.allocate_for_instance(
             state,
-            f"u{index}",
+            recorded(state, f"u{index}"),
             [{"network": "big"}, {"network": "big"}],
             {"big": big},
             NOW,
             rng=random.Random(index % 4),
         )
-    ports = list(state.ports.values())
-    assert len(ports) == 40
-    assert len({port["mac"] for port in ports}) == 40
-    assert len({port["ips"][0] for port in ports}) == 40
+    held = list(ports(state).values())
+    assert len(held) == 40
+    assert len({port["mac"] for port in held}) == 40
+    assert len({port["ips"][0] for port in held}) == 40
 
 
-def test_a_repeated_port_id_is_drawn_again():
+def test_a_repeated_port_id_is_drawn_again(state):
     macs = random.Random(0)
     port_bits = iter([1, 1, 1, 2])  # u1 takes 1; u2 draws 1 twice more, then 2
 
@@ -168,19 +178,21 @@ def test_a_repeated_port_id_is_drawn_again():
         def randrange(self, *args):
             return macs.randrange(*args)
 
-    state = StoreState()
-    vifs = api.allocate_for_instance(state, "u1", [{"network": "private"}], NETWORKS, NOW, rng=RepeatingBits(0))
-    vifs += api.allocate_for_instance(state, "u2", [{"network": "private"}], NETWORKS, NOW, rng=RepeatingBits(0))
+    vifs = api.allocate_for_instance(
+        state, recorded(state, "u1"), [{"network": "private"}], NETWORKS, NOW, rng=RepeatingBits(0)
+    )
+    vifs += api.allocate_for_instance(
+        state, recorded(state, "u2"), [{"network": "private"}], NETWORKS, NOW, rng=RepeatingBits(0)
+    )
     assert len({vif["id"] for vif in vifs}) == 2
-    assert len(state.ports) == 2
+    assert len(ports(state)) == 2
 
 
-def test_dual_stack_port_holds_both_addresses():
-    state = StoreState()
+def test_dual_stack_port_holds_both_addresses(state):
     vifs = allocate(state, "u1", [{"network": "dual"}, {"network": "dual", "fixed_ip": "2001:db8:2::10"}])
     subnets = [[(s["version"], s["ips"][0]["address"]) for s in vif["network"]["subnets"]] for vif in vifs]
     assert subnets == [[(4, "198.18.2.2"), (6, "2001:db8:2::11")], [(4, "198.18.2.3"), (6, "2001:db8:2::10")]]
-    assert [state.ports[vif["id"]]["ips"] for vif in vifs] == [
+    assert [ports(state)[vif["id"]]["ips"] for vif in vifs] == [
         ["198.18.2.2", "2001:db8:2::11"],
         ["198.18.2.3", "2001:db8:2::10"],
     ]
@@ -192,9 +204,9 @@ def test_dual_stack_port_holds_both_addresses():
     }
 
 
-def test_fixed_ip_of_another_network_is_refused_by_name():
+def test_fixed_ip_of_another_network_is_refused_by_name(state):
     with pytest.raises(FixedIpInvalid, match="in the allocation pool of network private"):
-        allocate(StoreState(), "u1", [{"network": "public", "fixed_ip": "198.18.0.11"}])
+        allocate(state, "u1", [{"network": "public", "fixed_ip": "198.18.0.11"}])
 
 
 def test_nearly_full_big_network_allocates_the_lowest_hole():
