@@ -13,6 +13,7 @@ the CLI with any python3:
 
     python tests/pg_cluster.py start DIR   # prints the URL, leaves the server running
     python tests/pg_cluster.py url DIR     # prints the URL again
+    python tests/pg_cluster.py createdb DIR NAME   # a new empty database NAME; prints its URL
     python tests/pg_cluster.py stop DIR    # stops that server (by its pid) and removes DIR
 """
 
@@ -376,8 +377,9 @@ def attach(base_dir: str | os.PathLike) -> Cluster:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Throw-away PostgreSQL clusters for the tests.")
-    parser.add_argument("command", choices=["start", "stop", "url"])
+    parser.add_argument("command", choices=["start", "stop", "url", "createdb"])
     parser.add_argument("dir", help="the cluster's directory (start: absent or empty, reachable by postgres)")
+    parser.add_argument("database", nargs="?", help="createdb: the name of a new empty database; prints its URL")
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for the server (start)")
     args = parser.parse_args(argv)
     try:
@@ -385,6 +387,10 @@ def main(argv: list[str] | None = None) -> int:
             print(start(args.dir, args.timeout).url)
         elif args.command == "url":
             print(attach(args.dir).url)
+        elif args.command == "createdb":
+            if not args.database:
+                parser.error("createdb needs the name of the database")
+            print(attach(args.dir).create_database(args.database))
         elif Path(args.dir).exists():
             attach(args.dir).destroy()
     except ClusterError as exc:

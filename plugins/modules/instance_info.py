@@ -39,6 +39,12 @@ options:
       - Each name follows the rule of O(name).
     type: list
     elements: str
+  include_deleted:
+    description:
+      - Also return deleted instances (Nova's C(--deleted)), oldest first: every record of O(name) (or the one of
+        that uuid), of each of O(names), or of the whole store. A deleted record keeps its actions and events.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""

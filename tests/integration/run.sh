@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Run integration targets against the real libvirt/QEMU of inventories/local.
-#   tests/integration/run.sh [TARGET ...]      (default: every target but setup_*)
-# Each target is a role run on localhost with its own fresh store; the last
-# line counts targets: "N passed, N failed".
+#   tests/integration/run.sh [TARGET[@postgresql] ...]
+# (default: every target but setup_*, then those of PG_TARGETS again over PostgreSQL)
+# Each target is a role run on localhost with its own fresh store: a JSON file,
+# or with @postgresql a new database (NIMBUS_STORE_URL) on a throw-away cluster
+# this run starts and stops (tests/pg_cluster.py). The last line counts
+# targets: "N passed, N failed".
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo" || exit 1
@@ -10,23 +13,44 @@ export PATH="$repo/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$repo/build/collections"
 export ANSIBLE_ROLES_PATH="$repo/tests/integration/targets"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# The cluster's directory: the postgres user must reach it, which a mktemp -d (0700, root's) does not allow.
+pg_dir=$(mktemp -u /tmp/nimbus-integration-pg.XXXXXX)
+cleanup() {
+  [ -e "$pg_dir" ] && python3 tests/pg_cluster.py stop "$pg_dir"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Targets that run a second time over a PostgreSQL store.
+PG_TARGETS=(create_delete_instance concurrent_creates)
 
 if [ "$#" -gt 0 ]; then
   targets=("$@")
 else
   mapfile -t targets < <(find tests/integration/targets -mindepth 1 -maxdepth 1 -type d ! -name 'setup_*' -printf '%f\n' | sort)
+  targets+=("${PG_TARGETS[@]/%/@postgresql}")
 fi
+
+# store_env TARGET: the store of one target run, exported; a new database for @postgresql.
+store_env() {
+  export NIMBUS_STORE_PATH="$work/$1-store/store.json"
+  unset NIMBUS_STORE_URL
+  [[ $1 == *@postgresql ]] || return 0
+  if [ ! -e "$pg_dir" ]; then
+    python3 tests/pg_cluster.py start "$pg_dir" >/dev/null || return 1
+  fi
+  NIMBUS_STORE_URL=$(python3 tests/pg_cluster.py createdb "$pg_dir" "t_${1%@postgresql}") || return 1
+  export NIMBUS_STORE_URL
+}
 
 passed=0
 failed=0
 failures=()
 for target in "${targets[@]}"; do
   playbook="$work/$target.yml"
-  printf -- '- hosts: localhost\n  gather_facts: false\n  roles: [%s]\n' "$target" >"$playbook"
-  export NIMBUS_STORE_PATH="$work/$target-store/store.json"
+  printf -- '- hosts: localhost\n  gather_facts: false\n  roles: [%s]\n' "${target%@postgresql}" >"$playbook"
   started=$(date +%s)
-  if ansible-playbook -i inventories/local "$playbook" >"$work/$target.log" 2>&1; then
+  if store_env "$target" && ansible-playbook -i inventories/local "$playbook" >"$work/$target.log" 2>&1; then
     passed=$((passed + 1))
     echo "PASS $target ($(($(date +%s) - started)) s)"
   else

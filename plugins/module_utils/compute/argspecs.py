@@ -72,6 +72,7 @@ INSTANCE_INFO = {
     **STORE,
     "name": {"type": "str"},
     "names": {"type": "list", "elements": "str"},
+    "include_deleted": {"type": "bool", "default": False},
 }
 
 INSTANCE_INFO_MUTUALLY_EXCLUSIVE = [("name", "names")]

@@ -82,6 +82,16 @@ def network_allocate(params: dict[str, Any], check_mode: bool) -> dict[str, Any]
     return result
 
 
+def _with_deleted(state, name: str | None, names: list[str] | None) -> list[dict[str, Any]]:
+    """Nova's ``--deleted``: the instances of ``name`` (or uuid) or ``names``, or every one, deleted ones too."""
+    every = state.list_instances(include_deleted=True)
+    if name is not None:
+        return [instance for instance in every if name in (instance["uuid"], instance["name"])]
+    if names is not None:
+        return [instance for wanted in names for instance in every if instance["name"] == wanted]
+    return every
+
+
 def instance_info(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     del check_mode  # reading changes nothing
     # A name create would refuse names no instance: say so rather than find nothing.
@@ -90,6 +100,8 @@ def instance_info(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     for index, name in enumerate(params.get("names") or []):
         check_instance_name(f"names[{index}]", name)
     state = store_for(params).snapshot()
+    if params.get("include_deleted"):
+        return {"changed": False, "instances": _with_deleted(state, params.get("name"), params.get("names"))}
     if params.get("name") is not None:
         found = flow.find_instance(state, params["name"])
         instances = [found] if found else []

@@ -19,7 +19,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute import gues
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput, shown
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import check_safe_name, check_user_data
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.host_state import check_host_reports
-from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import check_path, check_url
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import check_path, check_url_option
 
 # The libvirt drivers nimbus can drive: QEMU/KVM, and libvirt's mock driver that the tests use.
 LIBVIRT_DRIVERS = ("qemu", "test")
@@ -65,7 +65,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "hosts": check_host_reports,
     "uri": check_libvirt_uri,
     "store_path": lambda _field, value: check_path(value),
-    "store_url": check_url,
+    "store_url": check_url_option,
     "user_data": check_user_data,
     "wait_timeout": check_wait_timeout,
 }

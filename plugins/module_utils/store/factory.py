@@ -20,11 +20,11 @@ URL_FORM = "postgresql://user@host:port/dbname"
 
 
 def store_url(params: dict[str, Any]) -> str | None:
-    """The URL the task gives (``store_url``) or, failing that, the controller's ``NIMBUS_STORE_URL``."""
-    url = params.get("store_url")
-    if url is None:
-        url = os.environ.get(URL_ENV) or None
-    return url
+    """The URL the task gives (``store_url``) or, failing that, the controller's ``NIMBUS_STORE_URL``.
+
+    An empty value is no URL: an inventory variable set to ``""`` leaves the choice to the environment.
+    """
+    return params.get("store_url") or os.environ.get(URL_ENV) or None
 
 
 def uses_store(params: dict[str, Any]) -> bool:
@@ -51,6 +51,11 @@ def check_url(url: Any, field: str = "store_url") -> str:
     if not parts.path.strip("/"):
         raise InvalidInput(field, f"names no database; the store takes {URL_FORM}")
     return url
+
+
+def check_url_option(field: str, value: Any) -> Any:
+    """The option rule of ``store_url``: empty, or a PostgreSQL URL."""
+    return value if value == "" else check_url(value, field)
 
 
 def check_path(path: Any, field: str = "store_path") -> str:
