@@ -67,6 +67,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+store:
+  description: The store checked, as its path or its URL without a password.
+  returned: always
+  type: str
+  sample: postgresql://nimbus@db.example.com:5432/nimbus
 counts:
   description:
     - How many records of each kind the store holds (after the repair, or after the predicted one in check mode):

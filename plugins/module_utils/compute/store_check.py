@@ -59,7 +59,11 @@ def _remove_stale_temp_files(store: Any) -> list[str]:
 
 def store_check(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     store = store_for(params)
-    if not params["repair"]:
+    return {"store": store.where, **_check(store, params["repair"], check_mode)}
+
+
+def _check(store: Any, repair: bool, check_mode: bool) -> dict[str, Any]:
+    if not repair:
         return with_temp_files(check_state(store.snapshot(), repair=False), _stale_temp_files(store), [])
     if check_mode:
         stale = _stale_temp_files(store)

@@ -126,6 +126,8 @@ def write_atomically(path: str, payload: bytes) -> None:
 class JSONStore(Store):
     def __init__(self, path: str) -> None:
         self.path = os.path.abspath(os.path.expanduser(path))
+        # How messages and results name the store (PostgresStore: its URL without a password).
+        self.where = self.path
         self.lock_path = self.path + ".lock"
 
     def __repr__(self) -> str:
