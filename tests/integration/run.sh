@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run integration targets against the real libvirt/QEMU of inventories/local.
 #   tests/integration/run.sh [TARGET[@postgresql] ...]
-# (default: every target but setup_*, then those of PG_TARGETS again over PostgreSQL)
+# (default: every target but setup_* and PG_ONLY_TARGETS, then those of PG_TARGETS over PostgreSQL)
 # Each target is a role run on localhost with its own fresh store: a JSON file,
 # or with @postgresql a new database (NIMBUS_STORE_URL) on a throw-away cluster
 # this run starts and stops (tests/pg_cluster.py). The last line counts
@@ -21,13 +21,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Targets that run a second time over a PostgreSQL store.
-PG_TARGETS=(create_delete_instance concurrent_creates)
+# Targets that run (again) over a PostgreSQL store, and those of them that
+# make sense over PostgreSQL only: never run on a JSON store by default.
+PG_TARGETS=(create_delete_instance concurrent_creates awx_runner)
+PG_ONLY_TARGETS=(awx_runner)
 
 if [ "$#" -gt 0 ]; then
   targets=("$@")
 else
-  mapfile -t targets < <(find tests/integration/targets -mindepth 1 -maxdepth 1 -type d ! -name 'setup_*' -printf '%f\n' | sort)
+  skip=(! -name 'setup_*')
+  for target in "${PG_ONLY_TARGETS[@]}"; do skip+=(! -name "$target"); done
+  mapfile -t targets < <(find tests/integration/targets -mindepth 1 -maxdepth 1 -type d "${skip[@]}" -printf '%f\n' | sort)
   targets+=("${PG_TARGETS[@]/%/@postgresql}")
 fi
 
