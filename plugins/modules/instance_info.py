@@ -41,8 +41,8 @@ options:
     elements: str
   include_deleted:
     description:
-      - Also return deleted instances (Nova's C(--deleted)), oldest first: every record of O(name) (or the one of
-        that uuid), of each of O(names), or of the whole store. A deleted record keeps its actions and events.
+      - Also return deleted instances (Nova's C(--deleted)), oldest first. Returns every record of O(name) (or the
+        one of that uuid), of each of O(names), or of the whole store. A deleted record keeps its actions and events.
     type: bool
     default: false
 """

@@ -74,8 +74,9 @@ store:
   sample: postgresql://nimbus@db.example.com:5432/nimbus
 counts:
   description:
-    - How many records of each kind the store holds (after the repair, or after the predicted one in check mode):
-      C(instances) (deleted ones included), C(live_instances), C(claims), C(ports), C(host_facts), C(server_groups).
+    - How many records of each kind the store holds, after the repair (or after the predicted one in check mode).
+    - The kinds are C(instances) (deleted ones included), C(live_instances), C(claims), C(ports), C(host_facts) and
+      C(server_groups).
     - A JSON store and the PostgreSQL store M(nimbus.compute.store_migrate) copied it into report the same counts.
   returned: always
   type: dict

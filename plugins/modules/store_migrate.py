@@ -12,7 +12,7 @@ description:
   - With O(source_path), copies every record of that JSON store (instances with their actions and events, claims,
     ports with their MACs and addresses, host facts, server groups) into PostgreSQL. A record PostgreSQL already
     holds (the same instance or group uuid, port id, or host) is left as it is.
-  - One transaction: the schema and every copied record are written, or nothing is.
+  - Everything happens in one transaction, so the schema and every copied record are written, or nothing is.
   - The JSON store must be consistent (M(nimbus.compute.store_check) finds no violation in it); otherwise nothing
     is written and the first violation is named.
   - A database of a newer schema version than this collection knows is refused.
