@@ -17,7 +17,12 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance im
     utcnow,
     validate_request,
 )
-from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import URL_ENV, open_store, store_url
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import (
+    URL_ENV,
+    open_store,
+    store_url,
+    url_field,
+)
 
 
 def store_for(params: dict[str, Any]):
@@ -29,7 +34,7 @@ def store_for(params: dict[str, Any]):
             f"is required (or store_url, or {URL_ENV} in the controller's environment): "
             "the controller keeps instance state in the store",
         )
-    store = open_store(params.get("store_path"), url, params.get("store_password"))
+    store = open_store(params.get("store_path"), url, params.get("store_password"), url_field(params))
     return notifications.set_path(store, params.get("notifications_path"))
 
 

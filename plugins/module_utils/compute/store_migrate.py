@@ -21,6 +21,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.store.factory impor
     check_path,
     check_url,
     store_url,
+    url_field,
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
 from ansible_collections.nimbus.compute.plugins.module_utils.store.pg_store import PostgresStore
@@ -92,7 +93,8 @@ def store_migrate(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         raise InvalidInput(
             "store_url", f"is required (or {URL_ENV} in the controller's environment): the PostgreSQL store to migrate"
         )
-    target = PostgresStore(check_url(url), params.get("store_password"))
+    field = url_field(params)
+    target = PostgresStore(check_url(url, field), params.get("store_password"), field)
     data = consistent_source(params["source_path"]) if params.get("source_path") else None
     with target.migration(commit=not check_mode) as conn:
         before, after = pg_schema.migrate(conn, target.where)

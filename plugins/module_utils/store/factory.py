@@ -70,8 +70,16 @@ def check_path(path: Any, field: str = "store_path") -> str:
     return path
 
 
-def open_store(path: str | None = None, url: str | None = None, password: str | None = None) -> Store:
-    """The store at ``url`` (PostgreSQL) when one is given, else the JSON file at ``path``."""
+def url_field(params: dict[str, Any]) -> str:
+    """Where the task's URL comes from, as errors name it: the option, or the environment variable."""
+    return "store_url" if params.get("store_url") else URL_ENV
+
+
+def open_store(
+    path: str | None = None, url: str | None = None, password: str | None = None, field: str = "store_url"
+) -> Store:
+    """The store at ``url`` (PostgreSQL) when one is given, else the JSON file at ``path``; ``field`` is
+    where the URL came from, for the messages."""
     if url is not None:
-        return PostgresStore(check_url(url), password)
+        return PostgresStore(check_url(url, field), password, field)
     return JSONStore(check_path(path))

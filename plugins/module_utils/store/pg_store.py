@@ -66,10 +66,12 @@ def first_line(error: BaseException) -> str:
 
 
 class PostgresStore(Store):
-    def __init__(self, url: str, password: str | None = None) -> None:
+    def __init__(self, url: str, password: str | None = None, field: str = "store_url") -> None:
         self.url = url
         self.password = password
         self.where = redact(url)
+        # Where the URL came from (the option, or the environment variable), for the errors that need a fix there.
+        self.named = f"{self.where} ({field})"
         self.psycopg = import_psycopg()
         self._conn: Any = None
 
@@ -84,7 +86,7 @@ class PostgresStore(Store):
         if isinstance(error, self.psycopg.OperationalError) or (self._conn is not None and self._conn.broken):
             self.close()
             return StoreError(
-                f"store {self.where} is unreachable: {first_line(error)}", path=self.where, reason=first_line(error)
+                f"store {self.named} is unreachable: {first_line(error)}", path=self.where, reason=first_line(error)
             )
         return StoreError(f"store {self.where}: {first_line(error)}", path=self.where, reason=first_line(error))
 
@@ -97,7 +99,7 @@ class PostgresStore(Store):
         except self.psycopg.Error as exc:
             reason = first_line(exc)
             raise StoreError(
-                f"cannot connect to store {self.where}: {reason}", path=self.where, reason=reason
+                f"cannot connect to store {self.named}: {reason}", path=self.where, reason=reason
             ) from None
 
     def _connect(self) -> Any:
@@ -108,7 +110,7 @@ class PostgresStore(Store):
                 if version == 0:
                     pg_schema.migrate(conn, self.where)
                 elif version != pg_schema.SCHEMA_VERSION:
-                    raise pg_schema.version_error(self.where, version)
+                    raise pg_schema.version_error(self.named, version)
         except self.psycopg.Error as exc:
             conn.close()
             raise self.translate(exc) from None

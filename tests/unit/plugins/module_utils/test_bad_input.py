@@ -24,6 +24,7 @@ from ansible_collections.nimbus.compute.plugins.filter import delete_names
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import controller, option_rules, reschedule
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import URL_FORM
 
 REPO = pathlib.Path(__file__).resolve().parents[4]
 TARGET = REPO / "tests" / "integration" / "targets" / "bad_input"
@@ -336,6 +337,36 @@ MODULE_CASES = [
         {"name": "../../etc/passwd"},
         None,
         f"name: {NAME_RULE}, got '../../etc/passwd'",
+    ),
+    # 4. The store's URL (issue 12): a bad one, or a URL and a file path swapped, names the option.
+    (
+        "url-malformed",
+        "instance_info",
+        {"store_url": "postgresql://db:port/nimbus"},
+        None,
+        f"store_url: is not a valid URL (Port could not be cast to integer value as 'port'); the store takes {URL_FORM}",
+    ),
+    (
+        "url-scheme",
+        "server_group",
+        {**GROUP, "store_url": "mysql://db/nimbus"},
+        None,
+        f"store_url: has the scheme 'mysql'; the store takes {URL_FORM}",
+    ),
+    (
+        "url-is-a-path",
+        "store_check",
+        {"store_url": "/var/lib/nimbus/store.json"},
+        None,
+        f"store_url: must be a PostgreSQL URL ({URL_FORM}), not a file path; a JSON store file goes in store_path",
+    ),
+    (
+        "path-is-a-url",
+        "instance_info",
+        {"store_path": "postgresql://db/nimbus"},
+        None,
+        "store_path: is the path of the JSON store file, not a URL; a PostgreSQL store is given as store_url "
+        "(nimbus_store_url, or NIMBUS_STORE_URL in the controller's environment)",
     ),
     (
         "ii-names-shell",

@@ -196,7 +196,7 @@ def test_a_wrong_password_names_the_store_and_never_shows_a_password(pg_cluster,
     for given, in_url in (("wrong-password", url), (None, url), (None, with_password.replace("right", "wrong"))):
         with pytest.raises(StoreError) as error:
             open_store(url=in_url, password=given).snapshot()
-        assert error.value.message.startswith(f"cannot connect to store {url}: ")
+        assert error.value.message.startswith(f"cannot connect to store {url} (store_url): ")
         assert "password authentication failed" in error.value.message or "no password supplied" in error.value.message
         assert "wrong-password" not in error.value.message
     # The password from libpq's own sources, from store_password, or in the URL: each is never shown.
@@ -209,8 +209,18 @@ def test_a_wrong_password_names_the_store_and_never_shows_a_password(pg_cluster,
 
 def test_an_unreachable_server_is_a_clear_error():
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/nimbus"
-    with pytest.raises(StoreError, match=f"^cannot connect to store {url}: .*refused"):
+    with pytest.raises(StoreError, match=f"^cannot connect to store {url} \\(store_url\\): .*refused"):
         open_store(url=url).snapshot()
+
+
+def test_a_url_from_the_environment_is_named_as_such(monkeypatch):
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nimbus"
+    monkeypatch.setenv("NIMBUS_STORE_URL", url)
+    with pytest.raises(StoreError, match=f"^cannot connect to store {url} \\(NIMBUS_STORE_URL\\): "):
+        store_check.store_check({"store_path": "/nonexistent/store.json", "repair": False}, check_mode=False)
+    monkeypatch.setenv("NIMBUS_STORE_URL", "mysql://db/nimbus")
+    with pytest.raises(InvalidInput, match="^NIMBUS_STORE_URL: has the scheme 'mysql'"):
+        store_check.store_check({"repair": False}, check_mode=False)
 
 
 def test_a_missing_psycopg_is_named_only_when_a_url_is_used(monkeypatch, tmp_path):
@@ -232,7 +242,7 @@ def test_a_server_stopped_mid_run_fails_naming_the_store_and_a_rerun_converges(p
     with store.transaction() as state:
         state.add_instance(make_instance("u1", "web-1"))
     pg_private_cluster.stop()
-    unreachable = r"^store postgresql://postgres@127\.0\.0\.1:\d+/nimbus is unreachable"
+    unreachable = r"^store postgresql://postgres@127\.0\.0\.1:\d+/nimbus \(store_url\) is unreachable"
     with pytest.raises(StoreError, match=unreachable), store.transaction() as state:
         state.save_instance("u1", states.SCHEDULING, task_state=states.NETWORKING)
     pg_private_cluster.start_again()
