@@ -344,7 +344,8 @@ MODULE_CASES = [
         "instance_info",
         {"store_url": "postgresql://db:port/nimbus"},
         None,
-        f"store_url: is not a valid URL (Port could not be cast to integer value as 'port'); the store takes {URL_FORM}",
+        "store_url: is not a valid URL (Port could not be cast to integer value as 'port'); "
+        f"the store takes {URL_FORM}",
     ),
     (
         "url-scheme",

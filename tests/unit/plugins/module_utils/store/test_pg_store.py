@@ -219,7 +219,7 @@ def test_a_url_from_the_environment_is_named_as_such(monkeypatch):
     with pytest.raises(StoreError, match=f"^cannot connect to store {url} \\(NIMBUS_STORE_URL\\): "):
         store_check.store_check({"store_path": "/nonexistent/store.json", "repair": False}, check_mode=False)
     monkeypatch.setenv("NIMBUS_STORE_URL", "mysql://db/nimbus")
-    with pytest.raises(InvalidInput, match="^NIMBUS_STORE_URL: has the scheme 'mysql'"):
+    with pytest.raises(InvalidInput, match=r"^NIMBUS_STORE_URL: has the scheme 'mysql'"):
         store_check.store_check({"repair": False}, check_mode=False)
 
 
