@@ -12,7 +12,7 @@ pytest_plugins = ["ansible_collections.nimbus.compute.tests.unit.pg_fixtures"]
 # Every table of the PostgreSQL store, emptied before each test that takes it.
 PG_TABLES = (
     "nimbus.server_group_members, nimbus.server_groups, nimbus.port_ips, nimbus.ports, nimbus.claims, "
-    "nimbus.instance_actions, nimbus.instances, nimbus.host_facts"
+    "nimbus.instance_actions, nimbus.instances, nimbus.host_facts, nimbus.host_usage"
 )
 
 

@@ -28,7 +28,7 @@ import random
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
@@ -98,9 +98,9 @@ def _pick_alternate(
 ) -> tuple[str | None, dict[str, str]]:
     """The first alternate, best first, that passes the filters now; and why the others did not."""
     tried = set(instance.get("attempts") or [])
-    host_states = host_state_mod.build_host_states(
-        facts_by_host, state.claims_by_host(), settings, ignore_instance=instance["uuid"]
-    )
+    # The instance's own claim is not counted: a reschedule must not compete with itself.
+    usage = state.host_usage(schedule.instances_asked_about(spec), excluding=[instance["uuid"]])
+    host_states = host_state_mod.host_states_from_usage(facts_by_host, usage, settings)
     by_name = {host_state.host: host_state for host_state in host_states}
     rejected: dict[str, str] = {}
     for host in instance.get("alternates") or []:

@@ -123,12 +123,12 @@ def _record_hints(instance: dict[str, Any], spec: dict[str, Any]) -> None:
     instance["force_hosts"] = list(spec["force_hosts"])
 
 
-def _claims_by_host(state, gone: frozenset[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each host's claims, without those of instances counted as deleted."""
-    return {
-        host: [claim for claim in claims if claim["instance_uuid"] not in gone]
-        for host, claims in state.claims_by_host().items()
-    }
+def instances_asked_about(spec: dict[str, Any]) -> list[str]:
+    """The instances whose hosts a request's filters look at: its same_host and different_host hints and its
+    group's members. The scheduler learns of every other instance only how many each host holds."""
+    hints = spec["scheduler_hints"]
+    members = (spec.get("group") or {}).get("members") or []
+    return list(dict.fromkeys([*hints.get("same_host", []), *hints.get("different_host", []), *members]))
 
 
 def _replaced_in_check_mode(existing: dict[str, dict[str, Any]], predict_replacement: bool) -> frozenset[str]:
@@ -173,7 +173,8 @@ def schedule_instances(
             instance_obj.new_instance(request, now, name=name, launch_index=index) for index, name in enumerate(names)
         ]
         spec = request_spec(state, request, instances, gone)
-        host_states = host_state_mod.build_host_states(facts_by_host, _claims_by_host(state, gone), settings)
+        usage = state.host_usage(instances_asked_about(spec), excluding=gone)
+        host_states = host_state_mod.host_states_from_usage(facts_by_host, usage, settings)
         try:
             placements = scheduler.select_destinations(host_states, spec, settings, rng)
         except exceptions.NoValidHost as error:

@@ -4,7 +4,9 @@
 
 Capacity comes from the host's facts; usage from the claims in the store, so
 two builds scheduled one after the other see each other even before either
-instance is running.
+instance is running. The store gives usage per host (``usage``: sums of the
+claims, their number, and of the instances a request's hints or group name,
+those placed there), so scheduling reads one row per host, not every claim.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ class HostState:
     vcpus_used: int = 0
     memory_mb_claimed: int = 0
     disk_gb_used: int = 0
+    # The instances here that the request asks about (hints, group members), not every one.
     instance_uuids: list[str] = dataclasses.field(default_factory=list)
+    instance_count: int = 0
 
     @property
     def num_instances(self) -> int:
-        return len(self.instance_uuids)
+        return self.instance_count
 
     @property
     def memory_mb_used(self) -> int:
@@ -86,6 +90,7 @@ class HostState:
         self.vcpus_used += int(claim["vcpus"])
         self.memory_mb_claimed += int(claim["memory_mb"])
         self.disk_gb_used += int(claim["disk_gb"])
+        self.instance_count += 1
         if instance_uuid:
             self.instance_uuids.append(instance_uuid)
 
@@ -111,12 +116,39 @@ def _number(facts: dict[str, Any], key: str) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
+EMPTY_USAGE = {"vcpus": 0, "memory_mb": 0, "disk_gb": 0, "instances": 0, "instance_uuids": []}
+
+
+def usage_of_claims(claims: list[dict[str, Any]]) -> dict[str, Any]:
+    """A host's usage from its claims, in one pass with local sums: a controller may hold tens of thousands."""
+    vcpus = memory_mb = disk_gb = 0
+    for claim in claims:
+        vcpus += int(claim["vcpus"])
+        memory_mb += int(claim["memory_mb"])
+        disk_gb += int(claim["disk_gb"])
+    uuids = [claim["instance_uuid"] for claim in claims if claim.get("instance_uuid")]
+    return {
+        "vcpus": vcpus,
+        "memory_mb": memory_mb,
+        "disk_gb": disk_gb,
+        "instances": len(claims),
+        "instance_uuids": uuids,
+    }
+
+
 def host_state_from_facts(
     host: str, facts: dict[str, Any] | None, claims: list[dict[str, Any]], config: dict[str, Any]
 ) -> HostState:
+    """One HostState from the host's claims (see host_state_from_usage)."""
+    return host_state_from_usage(host, facts, usage_of_claims(claims), config)
+
+
+def host_state_from_usage(
+    host: str, facts: dict[str, Any] | None, usage: dict[str, Any], config: dict[str, Any]
+) -> HostState:
     """One HostState; missing facts make the host count as down rather than fail the whole run."""
     facts = facts or {}
-    state = HostState(
+    return HostState(
         host=host,
         vcpus=_number(facts, "vcpus"),
         memory_mb=_number(facts, "memory_mb"),
@@ -133,24 +165,12 @@ def host_state_from_facts(
         disk_allocation_ratio=float(facts.get("disk_allocation_ratio", config["disk_allocation_ratio"])),
         reserved_host_memory_mb=int(facts.get("reserved_host_memory_mb", config["reserved_host_memory_mb"])),
         reserved_host_disk_mb=int(facts.get("reserved_host_disk_mb", config["reserved_host_disk_mb"])),
+        vcpus_used=int(usage["vcpus"]),
+        memory_mb_claimed=int(usage["memory_mb"]),
+        disk_gb_used=int(usage["disk_gb"]),
+        instance_uuids=list(usage["instance_uuids"]),
+        instance_count=int(usage["instances"]),
     )
-    _add_claims(state, claims)
-    return state
-
-
-def _add_claims(state: HostState, claims: list[dict[str, Any]]) -> None:
-    """consume() for every claim, in one pass with local sums: a controller may hold tens of thousands."""
-    vcpus = memory_mb = disk_gb = 0
-    for claim in claims:
-        vcpus += int(claim["vcpus"])
-        memory_mb += int(claim["memory_mb"])
-        disk_gb += int(claim["disk_gb"])
-        instance_uuid = claim.get("instance_uuid")
-        if instance_uuid:
-            state.instance_uuids.append(instance_uuid)
-    state.vcpus_used += vcpus
-    state.memory_mb_claimed += memory_mb
-    state.disk_gb_used += disk_gb
 
 
 def check_host_reports(field: str, hosts: Any) -> dict[str, dict[str, Any]]:
@@ -169,18 +189,20 @@ def build_host_states(
     config: dict[str, Any],
     ignore_instance: str | None = None,
 ) -> list[HostState]:
-    """HostStates for every host with facts, sorted by name; ``ignore_instance``'s own claim is not
-    counted (a reschedule must not compete with itself)."""
+    """HostStates for every host with facts, sorted by name, from each host's claims; ``ignore_instance``'s own
+    claim is not counted (a reschedule must not compete with itself)."""
+    usage = {
+        host: usage_of_claims([claim for claim in claims if claim.get("instance_uuid") != ignore_instance])
+        for host, claims in claims_by_host.items()
+    }
+    return host_states_from_usage(facts_by_host, usage, config)
+
+
+def host_states_from_usage(
+    facts_by_host: dict[str, dict[str, Any]], usage_by_host: dict[str, dict[str, Any]], config: dict[str, Any]
+) -> list[HostState]:
+    """HostStates for every host with facts, sorted by name, from the store's usage per host (store.host_usage)."""
     return [
-        host_state_from_facts(
-            host,
-            facts_by_host[host],
-            [
-                claim
-                for claim in claims_by_host.get(host, [])
-                if ignore_instance is None or claim.get("instance_uuid") != ignore_instance
-            ],
-            config,
-        )
+        host_state_from_usage(host, facts_by_host[host], usage_by_host.get(host, EMPTY_USAGE), config)
         for host in sorted(facts_by_host)
     ]

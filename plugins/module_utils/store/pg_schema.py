@@ -59,6 +59,35 @@ CREATE TABLE nimbus.claims (
     disk_gb integer NOT NULL CHECK (disk_gb >= 0)
 );
 CREATE INDEX claims_host ON nimbus.claims (host);
+-- Each host's claims summed, kept by the trigger below in the claim's own transaction: the scheduler reads
+-- one row per host, and a claim locks its host's row to check what the scheduler saw there.
+CREATE TABLE nimbus.host_usage (
+    host text PRIMARY KEY,
+    vcpus bigint NOT NULL DEFAULT 0,
+    memory_mb bigint NOT NULL DEFAULT 0,
+    disk_gb bigint NOT NULL DEFAULT 0,
+    instances bigint NOT NULL DEFAULT 0 CHECK (instances >= 0)
+);
+CREATE FUNCTION nimbus.count_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE nimbus.host_usage
+           SET vcpus = vcpus - OLD.vcpus, memory_mb = memory_mb - OLD.memory_mb, disk_gb = disk_gb - OLD.disk_gb,
+               instances = instances - 1
+         WHERE host = OLD.host;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO nimbus.host_usage AS usage (host, vcpus, memory_mb, disk_gb, instances)
+        VALUES (NEW.host, NEW.vcpus, NEW.memory_mb, NEW.disk_gb, 1)
+        ON CONFLICT (host) DO UPDATE
+           SET vcpus = usage.vcpus + EXCLUDED.vcpus, memory_mb = usage.memory_mb + EXCLUDED.memory_mb,
+               disk_gb = usage.disk_gb + EXCLUDED.disk_gb, instances = usage.instances + 1;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER claims_count AFTER INSERT OR UPDATE OR DELETE ON nimbus.claims
+    FOR EACH ROW EXECUTE FUNCTION nimbus.count_claim();
 CREATE TABLE nimbus.ports (
     id text PRIMARY KEY,
     instance_uuid text NOT NULL REFERENCES nimbus.instances (uuid),

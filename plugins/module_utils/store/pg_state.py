@@ -8,10 +8,11 @@ read are kept (an identity map, as an ORM's session) and the ones that changed
 are written back before the next query on instances and at commit. Claims,
 ports and host facts are written at once.
 
-Claims follow placement's generation check without a generation column: the
-claims a transaction saw on a host (``claims_by_host``) must still be the
-claims there when it claims on that host, under a per-host advisory lock held
-to commit; otherwise StoreRetry, and the caller schedules again. A server
+Claims follow placement's generation check: the usage a transaction read for a
+host (``host_usage``, one row per host that a trigger on the claims keeps)
+must, with its own claims added, still be the usage there when it claims on
+that host; the claim locks that row to commit. Otherwise StoreRetry, and the
+caller schedules again. A server
 group read in a transaction is locked, so two builds into one group take turns.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
@@ -35,6 +36,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.store.state import 
     InstanceExists,
     InstanceRecordRules,
     claim_record,
+    discount_claim,
 )
 
 DEFAULT_PROJECT = "default"
@@ -101,9 +103,10 @@ class PgState(InstanceRecordRules):
         self.lock = " FOR UPDATE" if writable else ""
         self.on_commit: list[Callable[[], Any]] = []
         self._loaded: dict[str, _Loaded] = {}
-        # host -> {(instance_uuid, vcpus, memory_mb, disk_gb)} as claims_by_host last saw them (None: never read)
-        self._seen_claims: dict[str, set[tuple[Any, ...]]] | None = None
-        self._claimed_here: set[str] = set()
+        # host -> (vcpus, memory_mb, disk_gb, instances) as host_usage last read them (None: never read), and
+        # what this transaction's own claims have changed there since.
+        self._seen_usage: dict[str, tuple[int, int, int, int]] | None = None
+        self._own_usage: dict[str, tuple[int, ...]] = {}
 
     def _sql(self, query: str, params: Any = None) -> Any:
         try:
@@ -216,37 +219,53 @@ class PgState(InstanceRecordRules):
     def claim(self, uuid: str, host: str, resources: dict[str, int]) -> dict[str, Any]:
         self._writing("claim")
         claim = claim_record(host, resources)
-        if self._seen_claims is not None:
-            self._check_claims_unchanged(host)
+        if self._seen_usage is not None:
+            self._check_usage_unchanged(host)
+            self._count_own(self.claim_of(uuid), -1)
+            self._count_own(claim, +1)
         self._sql(
             "INSERT INTO nimbus.claims (instance_uuid, host, vcpus, memory_mb, disk_gb) "
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (instance_uuid) DO UPDATE SET host = EXCLUDED.host, "
             "vcpus = EXCLUDED.vcpus, memory_mb = EXCLUDED.memory_mb, disk_gb = EXCLUDED.disk_gb",
             (uuid, host, *(claim[key] for key in CLAIM_RESOURCES)),
         )
-        self._claimed_here.add(uuid)
         return claim
 
-    def _check_claims_unchanged(self, host: str) -> None:
-        """StoreRetry unless ``host``'s claims (other than this transaction's) are those the scheduler saw."""
-        self._sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"nimbus.compute host {host}",))
-        now = {
-            tuple(row)
-            for row in self._sql(
-                "SELECT instance_uuid, vcpus, memory_mb, disk_gb FROM nimbus.claims WHERE host = %s", (host,)
-            )
-            if row[0] not in self._claimed_here
-        }
-        seen = {row for row in self._seen_claims.get(host, set()) if row[0] not in self._claimed_here}
-        if now != seen:
+    def _count_own(self, claim: dict[str, Any] | None, sign: int) -> None:
+        """Note what this transaction's own claim changes do to a host's usage row (the trigger's work)."""
+        if claim is None:
+            return
+        before = self._own_usage.get(claim["host"], (0, 0, 0, 0))
+        change = (*(sign * claim[key] for key in CLAIM_RESOURCES), sign)
+        self._own_usage[claim["host"]] = tuple(a + b for a, b in zip(before, change, strict=True))
+
+    def _check_usage_unchanged(self, host: str) -> None:
+        """StoreRetry unless ``host``'s usage is what host_usage read plus this transaction's own claims.
+
+        The host's usage row is locked to commit: a second claim on the host waits, then sees this one.
+        """
+        self._sql("INSERT INTO nimbus.host_usage (host) VALUES (%s) ON CONFLICT (host) DO NOTHING", (host,))
+        now = tuple(
+            self._sql(
+                "SELECT vcpus, memory_mb, disk_gb, instances FROM nimbus.host_usage WHERE host = %s FOR UPDATE",
+                (host,),
+            ).fetchone()
+        )
+        seen = self._seen_usage.get(host, (0, 0, 0, 0))
+        own = self._own_usage.get(host, (0, 0, 0, 0))
+        if now != tuple(a + b for a, b in zip(seen, own, strict=True)):
             raise StoreRetry(
-                f"store {self.where}: the claims on host {host} changed while this build was scheduled",
-                host=host,
+                f"store {self.where}: the claims on host {host} changed while this build was scheduled", host=host
             )
 
     def drop_claim(self, uuid: str) -> bool:
         self._writing("drop_claim")
-        return self._sql("DELETE FROM nimbus.claims WHERE instance_uuid = %s", (uuid,)).rowcount > 0
+        rows = self._sql(
+            "DELETE FROM nimbus.claims WHERE instance_uuid = %s RETURNING host, vcpus, memory_mb, disk_gb", (uuid,)
+        ).fetchall()
+        if rows and self._seen_usage is not None:
+            self._count_own(dict(zip(("host", *CLAIM_RESOURCES), rows[0], strict=True)), -1)
+        return bool(rows)
 
     def claim_of(self, uuid: str) -> dict[str, Any] | None:
         row = self._sql(
@@ -262,17 +281,40 @@ class PgState(InstanceRecordRules):
 
     def claims_by_host(self) -> dict[str, list[dict[str, Any]]]:
         by_host: dict[str, list[dict[str, Any]]] = {}
-        seen: dict[str, set[tuple[Any, ...]]] = {}
         for uuid, host, *amounts in self._sql(
             "SELECT instance_uuid, host, vcpus, memory_mb, disk_gb FROM nimbus.claims ORDER BY instance_uuid"
         ):
             by_host.setdefault(host, []).append(
                 {"instance_uuid": uuid, "host": host, **dict(zip(CLAIM_RESOURCES, amounts, strict=True))}
             )
-            seen.setdefault(host, set()).add((uuid, *amounts))
-        if self.writable:
-            self._seen_claims = seen
         return by_host
+
+    def host_usage(self, interest: Iterable[str] = (), excluding: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+        """Each host's usage from the trigger-kept sums (one row per host), as StoreState.host_usage."""
+        usage: dict[str, dict[str, Any]] = {}
+        seen: dict[str, tuple[int, int, int, int]] = {}
+        for host, vcpus, memory_mb, disk_gb, instances in self._sql(
+            "SELECT host, vcpus, memory_mb, disk_gb, instances FROM nimbus.host_usage"
+        ):
+            seen[host] = (vcpus, memory_mb, disk_gb, instances)
+            usage[host] = {
+                "vcpus": vcpus,
+                "memory_mb": memory_mb,
+                "disk_gb": disk_gb,
+                "instances": instances,
+                "instance_uuids": [],
+            }
+        if self.writable:
+            # What a claim on any of these hosts must still find there (_check_usage_unchanged).
+            self._seen_usage, self._own_usage = seen, {}
+        gone = list(dict.fromkeys(excluding))
+        for uuid, host in self.claim_hosts([uuid for uuid in dict.fromkeys(interest) if uuid not in gone]).items():
+            usage[host]["instance_uuids"].append(uuid)
+        for uuid in gone:
+            claim = self.claim_of(uuid)
+            if claim is not None:
+                discount_claim(usage[claim["host"]], claim)
+        return usage
 
     # -- host facts ----------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import uuid as uuidlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
@@ -134,6 +134,17 @@ class InstanceRecordRules:
         return record
 
 
+def new_usage() -> dict[str, Any]:
+    return {"vcpus": 0, "memory_mb": 0, "disk_gb": 0, "instances": 0, "instance_uuids": []}
+
+
+def discount_claim(usage: dict[str, Any], claim: dict[str, Any]) -> None:
+    """Take one claim out of a host's usage (an instance counted as gone)."""
+    for key in CLAIM_RESOURCES:
+        usage[key] -= int(claim[key])
+    usage["instances"] -= 1
+
+
 def claim_record(host: str, resources: dict[str, int]) -> dict[str, Any]:
     """A claim (placement allocation) of ``resources`` on ``host``; InvalidInput when one is missing."""
     missing = [key for key in CLAIM_RESOURCES if key not in resources]
@@ -229,6 +240,23 @@ class StoreState(InstanceRecordRules):
         for instance_uuid, claim in self.data["claims"].items():
             by_host.setdefault(claim["host"], []).append({"instance_uuid": instance_uuid, **claim})
         return by_host
+
+    def host_usage(self, interest: Iterable[str] = (), excluding: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+        """What the scheduler needs of each host's claims: host -> {vcpus, memory_mb, disk_gb, instances,
+        instance_uuids}, where instance_uuids are those of ``interest`` (a request's hints and group members)
+        claimed there, and the claims of ``excluding`` (instances to count as gone) are left out."""
+        wanted, gone = set(interest), set(excluding)
+        usage: dict[str, dict[str, Any]] = {}
+        for uuid, claim in self.data["claims"].items():
+            if uuid in gone:
+                continue
+            host = usage.setdefault(claim["host"], new_usage())
+            for key in CLAIM_RESOURCES:
+                host[key] += int(claim[key])
+            host["instances"] += 1
+            if uuid in wanted:
+                host["instance_uuids"].append(uuid)
+        return usage
 
     # -- host facts ----------------------------------------------------------
 

@@ -17,6 +17,8 @@ import signal
 import stat
 import time
 
+import psycopg
+
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule, server_groups
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.store_check import store_check
@@ -132,6 +134,21 @@ def test_store_survives_200_kills_of_a_writer(tmp_path):
     assert elapsed < 30, elapsed
 
 
+def usage_kept(url: str) -> dict:
+    """The hosts' usage rows the claims' trigger keeps (hosts left with no claim dropped)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT host, vcpus, memory_mb, disk_gb, instances FROM nimbus.host_usage").fetchall()
+    return {row[0]: row[1:] for row in rows if row[4]}
+
+
+def usage_summed(url: str) -> dict:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT host, sum(vcpus), sum(memory_mb), sum(disk_gb), count(*) FROM nimbus.claims GROUP BY host"
+        ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
 def test_postgresql_store_survives_200_kills_of_a_writer(pg_database):
     params = {"store_url": pg_database}
     context = multiprocessing.get_context("fork")
@@ -146,6 +163,7 @@ def test_postgresql_store_survives_200_kills_of_a_writer(pg_database):
         assert child.exitcode == -signal.SIGKILL, f"writer {kill} ended by itself ({child.exitcode})"
         report = store_check({**params, "repair": False}, check_mode=False)
         assert (report["consistent"], report["violations"]) == (True, []), kill
+        assert usage_kept(pg_database) == usage_summed(pg_database), kill
         instances_seen = report["counts"]["instances"]
     # The writers got far enough to build (and leave half-built) instances between the kills.
     assert instances_seen > KILLS // 2

@@ -140,6 +140,11 @@ def test_event_errors(state):
         state.finish_event("u1", "x", "Done", "t2")
 
 
+def busy(usage):
+    """Hosts that hold a claim (PostgreSQL keeps a row of zeros for a host whose claims all went)."""
+    return {host: found for host, found in usage.items() if found["instances"]}
+
+
 def test_claims(state):
     state.add_instance(make_instance("u2", name="web-2"))
     state.add_instance(make_instance("u3", name="web-3"))
@@ -156,8 +161,16 @@ def test_claims(state):
     state.claim("u1", "h2", {"vcpus": 1, "memory_mb": 512, "disk_gb": 1})
     assert sorted(claim["instance_uuid"] for claim in state.claims_by_host()["h2"]) == ["u1", "u3"]
     assert [claim["instance_uuid"] for claim in state.claims_by_host()["h1"]] == ["u2"]
+    # What the scheduler reads: sums per host (kept by a trigger on PostgreSQL), the asked-about instances.
+    assert busy(state.host_usage(["u3", "u9"], excluding=["u2"])) == {
+        "h2": {"vcpus": 5, "memory_mb": 2560, "disk_gb": 5, "instances": 2, "instance_uuids": ["u3"]},
+    }
     assert state.drop_claim("u1") is True
     assert state.drop_claim("u1") is False
+    assert busy(state.host_usage()) == {
+        "h1": {"vcpus": 2, "memory_mb": 1024, "disk_gb": 2, "instances": 1, "instance_uuids": []},
+        "h2": {"vcpus": 4, "memory_mb": 2048, "disk_gb": 4, "instances": 1, "instance_uuids": []},
+    }
     with pytest.raises(InvalidInput, match="disk_gb"):
         state.claim("u4", "h1", {"vcpus": 1, "memory_mb": 1})
 
