@@ -18,14 +18,14 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 PLAYBOOK := ansible-playbook -i $(INVENTORY)
 
-.PHONY: help deps image cloud-image hosts demo delete test lint unit sanity integration molecule multihost bench bench-scheduler bench-ipam clean
+.PHONY: help deps image cloud-image hosts demo delete test lint unit sanity integration molecule multihost bench bench-scheduler bench-ipam bench-store clean
 
 help:
 	@echo "make demo [NAME=demo]    install, build the test image, prepare this host, boot an instance"
 	@echo "make delete [NAME=demo]  delete that instance"
 	@echo "make test                lint, unit, sanity, integration and molecule (what CI runs)"
 	@echo "make cloud-image         build the Debian 12 cloud-init image build/images/nimbus-debian12.qcow2 (as root)"
-	@echo "make deps | image | cloud-image | hosts | lint | unit | sanity | integration | molecule | multihost | bench | bench-scheduler | bench-ipam | clean"
+	@echo "make deps | image | cloud-image | hosts | lint | unit | sanity | integration | molecule | multihost | bench | bench-scheduler | bench-ipam | bench-store | clean"
 
 deps:
 	tools/install_deps.sh
@@ -77,6 +77,9 @@ bench-scheduler: deps
 
 bench-ipam: deps
 	$(VENV)/bin/python benchmarks/bench_ipam.py
+
+bench-store: deps
+	$(VENV)/bin/python benchmarks/bench_store.py
 
 # Keeps .venv (slow to rebuild) and leaves running daemons alone.
 clean:

@@ -6,13 +6,15 @@
 For each backend (the JSON file; PostgreSQL on a throw-away cluster of
 Debian's server, tests/pg_cluster.py) and each size, a store is filled with
 that many active instances (each with its claim on one of 100 hosts and a port
-with an address on one /15 network), then, one instance after another, the
+on one of the /22 networks of 198.18.0.0/15, about 800 ports on each), then, one instance after another, the
 three transactions the flow runs on the controller are timed:
 
   claim        host_select's scheduling transaction: the instance record, the
                scheduler over every host's claims, the claim
   ip           network_allocate's transaction: compare-and-swap to
-               networking, a MAC and the lowest free address, the port
+               networking, a MAC and the lowest free address of the first
+               network, the port (the addresses of that network are read:
+               the cost grows with a network's ports, not with the store's)
   cas_step     a build step's begin: compare-and-swap of task_state and its
                event (flow.begin_step)
 
@@ -67,7 +69,29 @@ NOW = "2026-12-06T00:00:00.000Z"
 HOSTS = 100
 FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 64, "root_gb": 1}}
 IMAGES = {"tiny": {"source": "/images/tiny.qcow2", "sha256": "a" * 64}}
-NETWORKS = {"big": {"cidr": "198.18.0.0/15", "gateway": "198.18.0.1"}}
+# The instances' ports are spread over /22 networks of 198.18.0.0/15, about 800 on each whatever the size:
+# an allocation reads the addresses of its own network, not of the store.
+PORTS_PER_NETWORK = 800
+NETWORK_SIZE = 1024
+FIRST_HOST = 10
+
+
+def network_name(index: int) -> str:
+    return f"net-{index:03d}"
+
+
+def network_of(index: int) -> dict:
+    base = (198 << 24) | (18 << 16)
+    start = base + index * NETWORK_SIZE
+    return {"cidr": f"{_address(start)}/22", "gateway": _address(start + 1)}
+
+
+def _address(value: int) -> str:
+    """The IPv4 address of an integer."""
+    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
+
+
+NETWORKS = {network_name(0): network_of(0)}
 FACTS = {
     f"c{index:03d}": {
         "up": True,
@@ -85,20 +109,22 @@ GOAL_MS = 5.0
 
 
 def request(name: str) -> dict:
-    raw = {"name": name, "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "big"}]}
+    raw = {"name": name, "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": network_name(0)}]}
     return validate_request(raw, FLAVORS, IMAGES, NETWORKS)
 
 
 def filled_data(count: int) -> dict:
     """A schema-1 store of ``count`` active instances, each with its claim and one port."""
     data = empty_data()
-    network = ipam.normalise_network("big", NETWORKS["big"])
-    first = ipam.address_as_int("198.18.0.10")[1]
+    spread = -(-count // PORTS_PER_NETWORK)
+    networks = [ipam.normalise_network(network_name(k), network_of(k)) for k in range(spread)]
     template = request("filler")
     for index in range(count):
         uuid = str(uuidlib.UUID(int=index + 1, version=4))
         host = f"c{index % HOSTS:03d}"
-        address = _address(first + index)
+        network = networks[index % spread]
+        first = ipam.address_as_int(network["cidr"].split("/")[0])[1] + FIRST_HOST
+        address = _address(first + index // spread)
         mac = f"fa:16:3e:{(index >> 16) & 255:02x}:{(index >> 8) & 255:02x}:{index & 255:02x}"
         port_id = str(uuidlib.UUID(int=(1 << 64) + index, version=4))
         vif = model.build_vif(port_id, mac, [address], network)
@@ -110,7 +136,7 @@ def filled_data(count: int) -> dict:
         data["claims"][uuid] = {"host": host, "vcpus": 1, "memory_mb": 64, "disk_gb": 1}
         data["ports"][port_id] = {
             "instance_uuid": uuid,
-            "network": "big",
+            "network": network["name"],
             "mac": mac,
             "ips": [address],
             "created_at": NOW,
@@ -118,11 +144,6 @@ def filled_data(count: int) -> dict:
             "vif": vif,
         }
     return data
-
-
-def _address(value: int) -> str:
-    """The IPv4 address of an integer."""
-    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
 
 
 def fill_json(path: str, data: dict) -> dict:
@@ -146,10 +167,10 @@ def fill_postgresql(url: str, data: dict) -> dict:
                 copy.write_row((uuid, claim["host"], claim["vcpus"], claim["memory_mb"], claim["disk_gb"]))
         with cursor.copy("COPY nimbus.ports (id, instance_uuid, network, mac, position, record) FROM STDIN") as copy:
             for port_id, port in data["ports"].items():
-                copy.write_row((port_id, port["instance_uuid"], "big", port["mac"], 0, json.dumps(port)))
+                copy.write_row((port_id, port["instance_uuid"], port["network"], port["mac"], 0, json.dumps(port)))
         with cursor.copy("COPY nimbus.port_ips (port_id, network, address) FROM STDIN") as copy:
             for port_id, port in data["ports"].items():
-                copy.write_row((port_id, "big", port["ips"][0]))
+                copy.write_row((port_id, port["network"], port["ips"][0]))
         cursor.execute("ANALYZE")
     store.close()
     return {"store_url": url}
@@ -223,6 +244,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per operation (JSON: fewer when large)")
+    parser.add_argument("--backends", nargs="+", choices=["json", "postgresql"], default=["json", "postgresql"])
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks/results/store.json")
     args = parser.parse_args()
 
@@ -236,6 +258,10 @@ def main() -> int:
     # The server runs as the postgres user, which must reach its directory inside.
     Path(base).chmod(0o755)
     cluster = pg_cluster.start(Path(base) / "pg")
+    # PostgreSQL's own default, not the tests' small one: a 100,000-instance store does not fit in 16 MB.
+    cluster.psql("ALTER SYSTEM SET shared_buffers = '128MB';")
+    cluster.stop()
+    cluster.start_again()
     try:
         for size in args.sizes:
             data = filled_data(size)
@@ -248,6 +274,8 @@ def main() -> int:
                     args.repeats,
                 ),
             ):
+                if backend not in args.backends:
+                    continue
                 params = fill(data)
                 times = measure(params, repeats, f"{backend}-{size}")
                 figures = {name: summary(values) for name, values in times.items()}

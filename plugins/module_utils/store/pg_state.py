@@ -25,7 +25,6 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
     Conflict,
-    InstanceNotFound,
     StoreError,
     StoreRetry,
 )
@@ -141,12 +140,6 @@ class PgState(InstanceRecordRules):
                 self._loaded[uuid] = _Loaded({**record, "actions": actions[uuid]})
         return [self._loaded[uuid].inst for uuid, _record in rows]
 
-    def instance(self, uuid: str) -> dict[str, Any]:
-        found = self.get_instance(uuid)
-        if found is None:
-            raise InstanceNotFound(uuid)
-        return found
-
     def get_instance(self, uuid: str) -> dict[str, Any] | None:
         if uuid in self._loaded:
             return self._loaded[uuid].inst
@@ -156,9 +149,6 @@ class PgState(InstanceRecordRules):
     def list_instances(self, include_deleted: bool = False) -> list[dict[str, Any]]:
         condition = "TRUE" if include_deleted else "vm_state <> %s"
         return self._instances_where(condition, () if include_deleted else (states.DELETED,), lock=False)
-
-    def find_instance(self, name: str) -> dict[str, Any] | None:
-        return self.live_instances_by_name([name]).get(name)
 
     def live_instances_by_name(self, names: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}

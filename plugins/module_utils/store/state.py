@@ -56,13 +56,27 @@ def task_state_matches(actual: Any, expected: Any) -> bool:
 
 
 class InstanceRecordRules:
-    """Nova's rules for an instance record's task_state, actions and events; every backend's state has them.
+    """Nova's rules for an instance record (found by uuid or name, task_state compare-and-swap, actions and
+    events); every backend's state has them, given its ``get_instance`` and ``live_instances_by_name``.
 
     They work on the dict ``self.instance(uuid)`` returns, which the backend saves with its transaction.
     """
 
-    def instance(self, uuid: str) -> dict[str, Any]:
+    def get_instance(self, uuid: str) -> dict[str, Any] | None:
         raise NotImplementedError
+
+    def live_instances_by_name(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def instance(self, uuid: str) -> dict[str, Any]:
+        found = self.get_instance(uuid)
+        if found is None:
+            raise InstanceNotFound(uuid)
+        return found
+
+    def find_instance(self, name: str) -> dict[str, Any] | None:
+        """The live (not deleted) instance called ``name``, oldest first if names repeat."""
+        return self.live_instances_by_name([name]).get(name)
 
     def save_instance(self, uuid: str, expected_task_state: Any, **updates: Any) -> dict[str, Any]:
         """Nova's instance.save(expected_task_state=...): apply updates only if task_state is as expected.
@@ -170,12 +184,6 @@ class StoreState(InstanceRecordRules):
     def instances(self) -> dict[str, dict[str, Any]]:
         return self.data["instances"]
 
-    def instance(self, uuid: str) -> dict[str, Any]:
-        found = self.get_instance(uuid)
-        if found is None:
-            raise InstanceNotFound(uuid)
-        return found
-
     def get_instance(self, uuid: str) -> dict[str, Any] | None:
         """The instance with this uuid, deleted ones included; None when there is none."""
         return self.instances.get(uuid)
@@ -184,10 +192,6 @@ class StoreState(InstanceRecordRules):
         """Every instance (the live ones unless ``include_deleted``), oldest first."""
         found = [i for i in self.instances.values() if include_deleted or i["vm_state"] != states.DELETED]
         return sorted(found, key=lambda instance: instance["created_at"])
-
-    def find_instance(self, name: str) -> dict[str, Any] | None:
-        """The live (not deleted) instance called ``name``, oldest first if names repeat."""
-        return self.live_instances_by_name([name]).get(name)
 
     def live_instances_by_name(self, names: list[str]) -> dict[str, dict[str, Any]]:
         """name -> its live instance (the oldest if names repeat), for each of ``names`` that has one, in one pass."""
