@@ -198,6 +198,10 @@ def _allocate(
         network_info = network_api.allocate_for_instance(
             state, uuid, requested, networks, now, foreign=_foreign_addresses(state, instance, requested, networks)
         )
+    except exceptions.StoreError:
+        # The store itself failed (or another writer got in the way: StoreRetry): not the build's fault, and
+        # its transaction cannot record one.
+        raise
     except exceptions.NimbusError as error:
         if building:
             record_failure(state, uuid, states.NETWORKING, error, instance.get("host"), now)

@@ -1,11 +1,14 @@
 """The build and delete flow on a real JSON store."""
 
+import multiprocessing
+
 import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
 
 NOW = "2026-11-23T10:00:00Z"
 FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
@@ -254,3 +257,35 @@ def test_a_step_on_a_built_instance_records_nothing_it_was_given(store):
     before = store.snapshot().instance(instance["uuid"])
     flow.begin_step(store, instance["uuid"], states.BLOCK_DEVICE_MAPPING, NOW, "c1", instances_path="/elsewhere")
     assert store.snapshot().instance(instance["uuid"]) == before
+
+
+BIG_HOST = {**HOST, "vcpus": 64, "memory_mb": 65536, "disk_gb": 500}
+WIDE = {"wide": {"cidr": "198.18.8.0/24", "gateway": "198.18.8.1"}}
+
+
+def _allocate_at_once(params, uuid, barrier):
+    barrier.wait()
+    store = open_store(params.get("store_path"), params.get("store_url"))
+    return flow.allocate_network(store, uuid, WIDE, NOW)[0]["network_info"][0]
+
+
+def test_eight_allocations_at_once_never_share_an_address_or_mac(store, store_params):
+    # All eight want the same lowest free address: on PostgreSQL the unique (network, address) index
+    # refuses the losers' ports and their allocations run again; on the JSON file the lock orders them.
+    uuids = []
+    for index in range(8):
+        raw = {"name": f"nic{index}", "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "wide"}]}
+        instances, _changed = schedule.schedule_instances(
+            store, validate_request(raw, FLAVORS, IMAGES, WIDE), {"c1": BIG_HOST}, {}, NOW
+        )
+        uuids.append(instances[0]["uuid"])
+    context = multiprocessing.get_context("fork")
+    barrier = context.Manager().Barrier(8)
+    with context.Pool(8) as pool:
+        vifs = pool.starmap(_allocate_at_once, [(store_params, uuid, barrier) for uuid in uuids])
+    addresses = [vif["network"]["subnets"][0]["ips"][0]["address"] for vif in vifs]
+    assert sorted(addresses, key=lambda a: int(a.rsplit(".", 1)[1])) == [f"198.18.8.{n}" for n in range(2, 10)]
+    assert len({vif["address"] for vif in vifs}) == 8
+    report = store.snapshot().export()
+    assert len(report["ports"]) == 8
+    assert all(report["instances"][uuid]["task_state"] == states.NETWORKING for uuid in uuids)
