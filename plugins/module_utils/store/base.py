@@ -62,16 +62,15 @@ def retry_on_conflict(operation: Callable[..., Result]) -> Callable[..., Result]
 
     @functools.wraps(operation)
     def run(*args: Any, **kwargs: Any) -> Result:
-        for attempt in range(RETRIES + 1):
+        for attempt in range(RETRIES):
             try:
                 return operation(*args, **kwargs)
-            except StoreRetry as conflict:
-                if attempt == RETRIES:
-                    raise StoreError(
-                        f"{conflict.message}; gave up after {RETRIES} retries", **conflict.details
-                    ) from None
+            except StoreRetry:
                 time.sleep(random.uniform(*RETRY_PAUSE) * (1 + attempt))
-        raise AssertionError("unreachable")
+        try:
+            return operation(*args, **kwargs)
+        except StoreRetry as conflict:
+            raise StoreError(f"{conflict.message}; gave up after {RETRIES} retries", **conflict.details) from None
 
     return run
 
