@@ -27,7 +27,6 @@ from ansible_collections.nimbus.compute.plugins.module_utils.store import pg_sch
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import Store, run_on_commit
 from ansible_collections.nimbus.compute.plugins.module_utils.store.pg_state import PgState
 
-SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT = 10
 # SQLSTATEs of a transaction another writer got in the way of: serialization_failure, deadlock_detected,
 # unique_violation (an address, MAC or name taken meanwhile), exclusion_violation, lock_not_available.
@@ -126,7 +125,8 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(Exception):
+            # Closing a connection the server already dropped may fail too; there is nothing left to release.
+            with contextlib.suppress(self.psycopg.Error, OSError):
                 self._conn.close()
             self._conn = None
 
