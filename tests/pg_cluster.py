@@ -14,6 +14,8 @@ the CLI with any python3:
     python tests/pg_cluster.py start DIR   # prints the URL, leaves the server running
     python tests/pg_cluster.py url DIR     # prints the URL again
     python tests/pg_cluster.py createdb DIR NAME   # a new empty database NAME; prints its URL
+    python tests/pg_cluster.py halt DIR    # stops the server, keeps its data (an outage)
+    python tests/pg_cluster.py resume DIR  # starts it again on the same port
     python tests/pg_cluster.py stop DIR    # stops that server (by its pid) and removes DIR
 """
 
@@ -377,7 +379,7 @@ def attach(base_dir: str | os.PathLike) -> Cluster:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Throw-away PostgreSQL clusters for the tests.")
-    parser.add_argument("command", choices=["start", "stop", "url", "createdb"])
+    parser.add_argument("command", choices=["start", "stop", "url", "createdb", "halt", "resume"])
     parser.add_argument("dir", help="the cluster's directory (start: absent or empty, reachable by postgres)")
     parser.add_argument("database", nargs="?", help="createdb: the name of a new empty database; prints its URL")
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for the server (start)")
@@ -387,6 +389,10 @@ def main(argv: list[str] | None = None) -> int:
             print(start(args.dir, args.timeout).url)
         elif args.command == "url":
             print(attach(args.dir).url)
+        elif args.command == "halt":
+            attach(args.dir).stop()
+        elif args.command == "resume":
+            attach(args.dir).start_again(args.timeout)
         elif args.command == "createdb":
             if not args.database:
                 parser.error("createdb needs the name of the database")

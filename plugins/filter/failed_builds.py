@@ -4,10 +4,11 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: failed_builds
-short_description: The instances of the given names whose build failed
+short_description: The instances of the given names whose build failed, or whose build's run is gone
 description:
   - Picks, from instance records as M(nimbus.compute.instance_info) returns them, those named in O(names) that are
-    in vm_state C(error), in the order of O(names).
+    in vm_state C(error), or still in a build step while the C(ansible-playbook) process that built them on this
+    controller has ended (a run killed, or stopped by a store outage), in the order of O(names).
 version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 options:
@@ -31,7 +32,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The instance records in vm_state error.
+  description: The instance records in vm_state error, and the orphaned builds.
   type: list
   elements: dict
 """

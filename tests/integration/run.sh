@@ -23,8 +23,8 @@ trap cleanup EXIT
 
 # Targets that run (again) over a PostgreSQL store, and those of them that
 # make sense over PostgreSQL only: never run on a JSON store by default.
-PG_TARGETS=(create_delete_instance concurrent_creates awx_runner)
-PG_ONLY_TARGETS=(awx_runner)
+PG_TARGETS=(create_delete_instance concurrent_creates awx_runner store_outage)
+PG_ONLY_TARGETS=(awx_runner store_outage)
 
 if [ "$#" -gt 0 ]; then
   targets=("$@")
@@ -44,7 +44,8 @@ store_env() {
     python3 tests/pg_cluster.py start "$pg_dir" >/dev/null || return 1
   fi
   NIMBUS_STORE_URL=$(python3 tests/pg_cluster.py createdb "$pg_dir" "t_${1%@postgresql}") || return 1
-  export NIMBUS_STORE_URL
+  # The cluster's directory, for a target that takes the server away and brings it back (store_outage).
+  export NIMBUS_STORE_URL NIMBUS_TEST_PG_DIR="$pg_dir"
 }
 
 passed=0

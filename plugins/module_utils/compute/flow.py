@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import notifications
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import build_owner, notifications
 from ansible_collections.nimbus.compute.plugins.module_utils.network import api as network_api
 from ansible_collections.nimbus.compute.plugins.module_utils.network import host_holdings
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
@@ -140,8 +140,16 @@ def existing_build(instance: dict[str, Any]) -> dict[str, Any]:
             "let the delete finish, then build it again",
             instance_uuid=instance["uuid"],
         )
+    owner = instance.get("build_owner")
+    if build_owner.is_orphaned_build(instance):
+        raise exceptions.Conflict(
+            f"instance {instance['name']} ({instance['uuid']}) was being built by {build_owner.describe(owner)}, "
+            f"which is gone (task_state {instance['task_state']}); delete it, or re-run with "
+            "nimbus_replace_failed_builds to replace it",
+            instance_uuid=instance["uuid"],
+        )
     raise exceptions.Conflict(
-        f"instance {instance['name']} ({instance['uuid']}) is already being built "
+        f"instance {instance['name']} ({instance['uuid']}) is already being built by {build_owner.describe(owner)} "
         f"(vm_state {instance['vm_state']}, task_state {instance['task_state']})",
         instance_uuid=instance["uuid"],
     )
@@ -351,6 +359,7 @@ def release_claim(store, name_or_uuid: str, now: str, check_mode: bool = False) 
 
 
 def _begin(state, uuid: str, step: str, now: str, **updates: Any) -> None:
+    updates.setdefault("build_owner", build_owner.current_owner())
     state.save_instance(uuid, states.EXPECTED_BEFORE[step], task_state=step, **updates)
     state.start_event(uuid, STEP_EVENTS[step], now)
 

@@ -28,7 +28,7 @@ import random
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, schedule
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import build_owner, flow, schedule
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
@@ -162,6 +162,7 @@ def _move(
         host=chosen,
         node=chosen,
         attempts=[*attempts, chosen],
+        build_owner=build_owner.current_owner(),
         alternates=[host for host in instance.get("alternates") or [] if host != chosen and host not in attempts],
     )
     state.finish_event(uuid, RESCHEDULE_EVENT, "Success", now, details=details)

@@ -20,7 +20,7 @@ import random
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, notifications
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import build_owner, flow, notifications
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import request_spec as request_spec_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
@@ -47,10 +47,15 @@ def request_names(request: Any) -> list[str]:
         return []
 
 
+def is_failed_build(instance: dict[str, Any]) -> bool:
+    """A build that failed (vm_state error), or one whose run is gone (build_owner.is_orphaned_build)."""
+    return instance.get("vm_state") == states.ERROR or build_owner.is_orphaned_build(instance)
+
+
 def failed_builds(instances: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
-    """The instances named in ``names`` whose build failed (vm_state error), in the order of ``names``."""
+    """The instances named in ``names`` whose build failed or was orphaned, in the order of ``names``."""
     wanted = {name: index for index, name in enumerate(names)}
-    failed = [i for i in instances if i.get("name") in wanted and i.get("vm_state") == states.ERROR]
+    failed = [i for i in instances if i.get("name") in wanted and is_failed_build(i)]
     return sorted(failed, key=lambda instance: wanted[instance["name"]])
 
 
@@ -135,7 +140,7 @@ def _replaced_in_check_mode(existing: dict[str, dict[str, Any]], predict_replace
     """The failed builds a real run would have deleted before it got here (none unless predicting that)."""
     if not predict_replacement:
         return frozenset()
-    return frozenset(instance["uuid"] for instance in existing.values() if instance["vm_state"] == states.ERROR)
+    return frozenset(instance["uuid"] for instance in existing.values() if is_failed_build(instance))
 
 
 @retry_on_conflict
@@ -169,8 +174,10 @@ def schedule_instances(
         existing = {name: instance for name, instance in existing.items() if instance["uuid"] not in gone}
         if existing:
             return [flow.existing_build(existing[name]) for name in names if name in existing], False
+        owner = build_owner.current_owner()
         instances = [
-            instance_obj.new_instance(request, now, name=name, launch_index=index) for index, name in enumerate(names)
+            {**instance_obj.new_instance(request, now, name=name, launch_index=index), "build_owner": owner}
+            for index, name in enumerate(names)
         ]
         spec = request_spec(state, request, instances, gone)
         usage = state.host_usage(instances_asked_about(spec), excluding=gone)
