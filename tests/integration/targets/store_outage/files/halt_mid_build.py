@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Stop the PostgreSQL store's server once instance NAME's build has reached STEP.
 
-Usage: halt_mid_build.py URL CLUSTER_DIR NAME STEP [TIMEOUT]
+Usage: python halt_mid_build.py URL CLUSTER_DIR NAME STEP [TIMEOUT]
 
 Polls the store every 10 ms for NAME's task_state; when it is STEP (networking,
 block_device_mapping or spawning), stops the server (tests/pg_cluster.py halt,
