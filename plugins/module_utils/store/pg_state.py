@@ -32,7 +32,6 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects import stat
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import SCHEMA_VERSION as DATA_SCHEMA
 from ansible_collections.nimbus.compute.plugins.module_utils.store.state import (
     CLAIM_RESOURCES,
-    InstanceExists,
     InstanceRecordRules,
     claim_record,
     discount_claim,
@@ -158,15 +157,7 @@ class PgState(InstanceRecordRules):
 
     def add_instance(self, inst: dict[str, Any]) -> dict[str, Any]:
         self._writing("add_instance")
-        if self.get_instance(inst["uuid"]) is not None:
-            raise InstanceExists(f"instance {inst['uuid']} already exists", instance=inst["uuid"])
-        existing = self.find_instance(inst["name"])
-        if existing is not None:
-            raise InstanceExists(
-                f"an instance named {inst['name']} already exists ({existing['uuid']})",
-                instance=existing["uuid"],
-                name=inst["name"],
-            )
+        self.check_new_instance(inst)
         self._sql(
             "INSERT INTO nimbus.instances (uuid, name, project_id, vm_state, task_state, host, created_at, record) "
             "VALUES (%(uuid)s, %(name)s, %(project_id)s, %(vm_state)s, %(task_state)s, %(host)s, %(created_at)s, "

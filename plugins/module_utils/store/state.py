@@ -78,6 +78,18 @@ class InstanceRecordRules:
         """The live (not deleted) instance called ``name``, oldest first if names repeat."""
         return self.live_instances_by_name([name]).get(name)
 
+    def check_new_instance(self, inst: dict[str, Any]) -> None:
+        """InstanceExists when the store has the instance's uuid, or a live instance of its name."""
+        if self.get_instance(inst["uuid"]) is not None:
+            raise InstanceExists(f"instance {inst['uuid']} already exists", instance=inst["uuid"])
+        existing = self.find_instance(inst["name"])
+        if existing is not None:
+            raise InstanceExists(
+                f"an instance named {inst['name']} already exists ({existing['uuid']})",
+                instance=existing["uuid"],
+                name=inst["name"],
+            )
+
     def save_instance(self, uuid: str, expected_task_state: Any, **updates: Any) -> dict[str, Any]:
         """Nova's instance.save(expected_task_state=...): apply updates only if task_state is as expected.
 
@@ -206,15 +218,7 @@ class StoreState(InstanceRecordRules):
         return found
 
     def add_instance(self, inst: dict[str, Any]) -> dict[str, Any]:
-        if inst["uuid"] in self.instances:
-            raise InstanceExists(f"instance {inst['uuid']} already exists", instance=inst["uuid"])
-        existing = self.find_instance(inst["name"])
-        if existing is not None:
-            raise InstanceExists(
-                f"an instance named {inst['name']} already exists ({existing['uuid']})",
-                instance=existing["uuid"],
-                name=inst["name"],
-            )
+        self.check_new_instance(inst)
         self.instances[inst["uuid"]] = inst
         return inst
 
