@@ -546,13 +546,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    bench = Bench(args)
+def run_bench(bench, output: Path, failures: tuple[type[BaseException], ...] = (BenchError,)) -> int:
+    """Preflight, run and close ``bench``; its figures as JSON in ``output``. 1 when a run or check failed
+    (``failures``), after cleaning up what the runs made."""
     try:
         bench.preflight()
         result = bench.run()
-    except BenchError as exc:
+    except failures as exc:
         print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
         bench.cleanup_after_failure()
         bench.close()
@@ -562,12 +562,17 @@ def main(argv: list[str] | None = None) -> int:
         bench.close()
         raise
     bench.close()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".json.tmp")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(args.output)
-    print(f"wrote {args.output}")
+    tmp.replace(output)
+    print(f"wrote {output}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_bench(Bench(args), args.output)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from bench_cloud_ssh import CloudBench, flavor_of
-from bench_create import BENCH, REPO, Bench, BenchError, Ours, Side, machine_info, sh, tail
+from bench_create import BENCH, REPO, Bench, BenchError, Ours, Side, machine_info, run_bench, sh, tail
 
 KCLI_REQUIREMENTS = BENCH / "peers/kcli/requirements.txt"
 KCLI_VENV = REPO / "build/kcli-venv"
@@ -331,26 +331,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    bench = KcliBench(args)
-    try:
-        bench.preflight()
-        result = bench.run()
-    except (BenchError, subprocess.CalledProcessError) as exc:
-        print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
-        bench.cleanup_after_failure()
-        bench.close()
-        return 1
-    except BaseException:
-        bench.cleanup_after_failure()
-        bench.close()
-        raise
-    bench.close()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(args.output)
-    print(f"wrote {args.output}")
-    return 0
+    return run_bench(KcliBench(args), args.output, (BenchError, subprocess.CalledProcessError))
 
 
 if __name__ == "__main__":
