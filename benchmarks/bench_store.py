@@ -257,7 +257,11 @@ def main() -> int:
     base = tempfile.mkdtemp(prefix="nimbus-bench-store-", dir="/tmp")
     # The server runs as the postgres user, which must reach its directory inside.
     Path(base).chmod(0o755)
-    cluster = pg_cluster.start(Path(base) / "pg")
+    try:
+        cluster = pg_cluster.start(Path(base) / "pg")
+    except BaseException:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
     # PostgreSQL's own default, not the tests' small one: a 100,000-instance store does not fit in 16 MB.
     cluster.psql("ALTER SYSTEM SET shared_buffers = '128MB';")
     cluster.stop()

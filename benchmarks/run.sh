@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The create-instance benchmarks, ours against community.libvirt (make bench):
+# The create-instance benchmarks, ours against community.libvirt and kcli (make bench):
 #   1. benchmarks/bench_create.py     create until the domain runs (tiny image)
 #   2. benchmarks/bench_cloud_ssh.py  create until SSH answers (Debian 12 cloud image)
+#   3. benchmarks/bench_kcli.py       one create and one delete against kcli's (tiny image)
 # Installs requirements-bench.txt into .venv when community.libvirt is
-# missing, then runs both in that order, the second even when the first
-# failed; the exit status is non-zero when either failed.
+# missing (bench_kcli installs kcli into build/kcli-venv), then runs them in
+# that order, each even when one before failed; the exit status is non-zero
+# when any failed.
 #
 #   benchmarks/run.sh [BENCH_CREATE_ARGS...] [-- BENCH_CLOUD_SSH_ARGS...]
-#   BENCH=create|cloud-ssh benchmarks/run.sh ...   runs only that one
+#   BENCH=create|cloud-ssh|kcli benchmarks/run.sh ...   runs only that one
+#   (BENCH=kcli passes the arguments before -- to bench_kcli.py)
 #   (e.g. benchmarks/run.sh --pairs 10 -- --pairs 5 --warmup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +28,8 @@ while [ $# -gt 0 ]; do
 done
 which=${BENCH:-all}
 case $which in
-  all | create | cloud-ssh) ;;
-  *) echo "run.sh: BENCH must be all, create or cloud-ssh, not $which" >&2; exit 2 ;;
+  all | create | cloud-ssh | kcli) ;;
+  *) echo "run.sh: BENCH must be all, create, cloud-ssh or kcli, not $which" >&2; exit 2 ;;
 esac
 
 if [ ! -x .venv/bin/python ]; then
@@ -52,6 +55,11 @@ for arg in ${create_args[@]+"${create_args[@]}"} ${cloud_args[@]+"${cloud_args[@
 done
 
 status=0
+if [ "$which" = kcli ]; then
+  echo "===== bench_kcli: one create and one delete, ours against kcli (tiny image)"
+  .venv/bin/python benchmarks/bench_kcli.py ${create_args[@]+"${create_args[@]}"} || status=$?
+  exit "$status"
+fi
 if [ "$which" != cloud-ssh ]; then
   echo "===== bench_create: create until the domain runs (tiny image)"
   .venv/bin/python benchmarks/bench_create.py ${create_args[@]+"${create_args[@]}"} || status=$?
@@ -60,5 +68,10 @@ if [ "$which" != create ]; then
   echo
   echo "===== bench_cloud_ssh: create until SSH answers (Debian 12 cloud image)"
   .venv/bin/python benchmarks/bench_cloud_ssh.py ${cloud_args[@]+"${cloud_args[@]}"} || status=$?
+fi
+if [ "$which" = all ]; then
+  echo
+  echo "===== bench_kcli: one create and one delete, ours against kcli (tiny image)"
+  .venv/bin/python benchmarks/bench_kcli.py || status=$?
 fi
 exit "$status"
