@@ -9,10 +9,9 @@ from ansible_collections.nimbus.compute.plugins.module_utils.store.factory impor
 
 pytest_plugins = ["ansible_collections.nimbus.compute.tests.unit.pg_fixtures"]
 
-# Every table of the PostgreSQL store, emptied before each test that takes it.
-PG_TABLES = (
-    "nimbus.server_group_members, nimbus.server_groups, nimbus.port_ips, nimbus.ports, nimbus.claims, "
-    "nimbus.instance_actions, nimbus.instances, nimbus.host_facts, nimbus.host_usage"
+# Every table of the PostgreSQL store but its version, read from the schema: emptied before each test.
+PG_TABLES = "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables " + (
+    "WHERE schemaname = 'nimbus' AND tablename <> 'schema_version'"
 )
 
 
@@ -33,7 +32,8 @@ def store_params(request, tmp_path):
     url = request.getfixturevalue("pg_store_url")
     store = open_store(url=url)
     with store.migration() as conn:
-        conn.execute(f"TRUNCATE {PG_TABLES}")
+        tables = conn.execute(PG_TABLES).fetchone()[0]
+        conn.execute(f"TRUNCATE {tables}")
     return {"store_url": url}
 
 

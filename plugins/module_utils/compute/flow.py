@@ -190,7 +190,7 @@ def _foreign_addresses(
         state.host_facts(host) if host else None,
         host,
         [name for name in libvirt_networks if isinstance(name, str)],
-        network_api.macs_in_use(state),
+        state.macs_in_use(),
     )
 
 

@@ -64,7 +64,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "timeout": guest_wait.check_timeout,
     "hosts": check_host_reports,
     "uri": check_libvirt_uri,
-    "store_path": lambda _field, value: check_path(value),
+    "store_path": lambda field, value: check_path(value, field),
     "store_url": check_url_option,
     "user_data": check_user_data,
     "wait_timeout": check_wait_timeout,

@@ -31,10 +31,6 @@ class PortsMismatch(Conflict):
     """The instance already has ports, but not the ones requested."""
 
 
-def macs_in_use(state: StoreState) -> Container[str]:
-    return state.macs_in_use()
-
-
 def _new_port_id(rng: random.Random | None, state: StoreState, new: dict[str, Any]) -> str:
     # A seeded rng (tests, reproducible runs) may repeat itself; never overwrite a port.
     while True:
