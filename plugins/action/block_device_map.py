@@ -15,6 +15,8 @@ class ActionModule(ComputeStepAction):
     ARGUMENT_SPEC = argspecs.BLOCK_DEVICE_MAP
     MODULE = "block_device_map"
     STEP = states.BLOCK_DEVICE_MAPPING
+    MUTUALLY_EXCLUSIVE = argspecs.ONE_OR_MORE_INSTANCES["mutually_exclusive"]
+    REQUIRED_ONE_OF = argspecs.ONE_OR_MORE_INSTANCES["required_one_of"]
 
     def result_updates(self, module_result: dict[str, Any]) -> dict[str, Any]:
         return {"block_device_info": module_result["block_device_info"]}

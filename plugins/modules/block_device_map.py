@@ -68,8 +68,21 @@ options:
         C(uuid), C(name), C(hostname), C(flavor) and C(image); C(network_info), C(metadata) and C(public_keys) go
         to the config drive. With a store (O(store_path) or O(store_url)), only C(uuid) is needed; the record is read
         from the store.
+      - Exactly one of O(instance) and O(instances).
     type: dict
-    required: true
+  instances:
+    description:
+      - The instances whose disks to remove, with O(state=absent) only: all of one compute host's instances in one
+        call, as a delete of several instances runs. With a store, their uuids; each record gives its
+        C(instances_path) and libvirt URI, and an instance being deleted whose domain is not yet gone (event
+        C(shutdown_instance) of its delete) is skipped, its disks kept. Without a store, records with C(uuid) (and
+        C(instances_path)) or plain uuids.
+      - One instance's failure does not stop the others; the module then fails naming each, and RV(instances)
+        reports every one. With a store, each result is recorded as the event C(cleanup_instance) of the instance's
+        delete, and the task fails only when the host could not be reached or an argument is wrong:
+        M(nimbus.compute.instance_delete) reports the instances a host could not delete.
+    type: list
+    elements: raw
   instances_path:
     description: Directory holding instance directories and the C(_base) image cache on the compute host.
     type: path
@@ -120,6 +133,25 @@ kept_volumes:
   type: list
   elements: str
   sample: [volume-2f5b0a8e-3a53-4f7e-9a62-0f3f0f2a1b11-1]
+instances:
+  description: With O(instances), one entry per instance in the order given.
+  returned: with O(instances)
+  type: list
+  elements: dict
+  contains:
+    uuid:
+      description: The instance's uuid.
+      type: str
+    changed:
+      description: Whether its files or volumes were removed.
+      type: bool
+    failed:
+      description: Whether removing them failed.
+      type: bool
+    msg:
+      description: Why it failed.
+      type: str
+      returned: when it failed
 instance:
   description: The instance record after the step.
   returned: when run through the action plugin with a store (O(store_path) or O(store_url))
@@ -133,7 +165,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.virt.configdrive im
 
 def main() -> None:
     requirements = [("pycdlib", HAS_PYCDLIB, PYCDLIB_IMPORT_ERROR)]
-    run_module(argspecs.BLOCK_DEVICE_MAP, compute_host.block_device_map, requirements)
+    run_module(argspecs.BLOCK_DEVICE_MAP, compute_host.block_device_map, requirements, **argspecs.ONE_OR_MORE_INSTANCES)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ options:
     type: bool
     default: true
   instances_path:
-    description: Directory holding instance disks on the host; its filesystem's free space is reported.
+    description:
+      - Directory holding instance disks on the host; its filesystem's free space is reported.
+      - Instances claimed on the host record it (and O(uri)): their steps and their delete use the recorded values.
     type: path
     default: /var/lib/nimbus/instances
   max_age:
@@ -55,6 +57,13 @@ options:
     type: list
     elements: str
     default: []
+  virt_type:
+    description:
+      - The domain type instances get on this host (V(kvm), or V(qemu) where KVM is unavailable), reported with the
+        O(uri) and O(instances_path). An instance claimed on the host records all three, and its build and delete
+        steps use them from the record.
+    type: str
+    choices: [kvm, qemu]
 """
 
 EXAMPLES = r"""

@@ -44,8 +44,19 @@ options:
       - The instance, as M(nimbus.compute.block_device_map) returns it. Needs C(uuid), C(name), C(flavor) and
         C(block_device_info); C(network_info) gives the NICs. With a store (O(store_path) or O(store_url)), only
         C(uuid) is needed.
+      - Exactly one of O(instance) and O(instances).
     type: dict
-    required: true
+  instances:
+    description:
+      - The instances whose domains to remove, with O(state=absent) only: all of one compute host's instances in
+        one call, as a delete of several instances runs. With a store, their uuids; the record gives each one's
+        libvirt URI. Without one, records with C(uuid) (and C(libvirt_uri)) or plain uuids.
+      - One instance's failure does not stop the others; the module then fails naming each, and RV(instances)
+        reports every one. With a store, each result is recorded as the event C(shutdown_instance) of the
+        instance's delete, and the task fails only when the host could not be reached or an argument is wrong:
+        M(nimbus.compute.instance_delete) reports the instances a host could not delete.
+    type: list
+    elements: raw
   state:
     description: V(present) defines and starts the domain; V(absent) destroys and undefines it.
     type: str
@@ -91,6 +102,25 @@ domain_xml:
   description: The domain XML that was (or would be) defined.
   returned: with O(state=present)
   type: str
+instances:
+  description: With O(instances), one entry per instance in the order given.
+  returned: with O(instances)
+  type: list
+  elements: dict
+  contains:
+    uuid:
+      description: The instance's uuid.
+      type: str
+    changed:
+      description: Whether its domain was removed.
+      type: bool
+    failed:
+      description: Whether removing it failed.
+      type: bool
+    msg:
+      description: Why it failed.
+      type: str
+      returned: when it failed
 instance:
   description: The instance record after the step.
   returned: when run through the action plugin with a store (O(store_path) or O(store_url))
@@ -108,6 +138,7 @@ def main() -> None:
         argspecs.LIBVIRT_DOMAIN,
         compute_host.libvirt_domain,
         [("libvirt-python", HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR), ("lxml", HAS_LXML, LXML_IMPORT_ERROR)],
+        **argspecs.ONE_OR_MORE_INSTANCES,
     )
 
 

@@ -39,6 +39,7 @@ class NimbusAction(ActionBase):
     ARGUMENT_SPEC: ClassVar[dict[str, Any]] = {}
     REQUIRED_IF: ClassVar[list] = []
     MUTUALLY_EXCLUSIVE: ClassVar[list] = []
+    REQUIRED_ONE_OF: ClassVar[list] = []
     TRANSFERS_FILES = False
     # A build step on a host that cannot be reached fails (its rescue rolls
     # back and reschedules); host_facts keeps it unreachable, reported down.
@@ -48,7 +49,10 @@ class NimbusAction(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         _validation, args = self.validate_argument_spec(
-            argument_spec=self.ARGUMENT_SPEC, required_if=self.REQUIRED_IF, mutually_exclusive=self.MUTUALLY_EXCLUSIVE
+            argument_spec=self.ARGUMENT_SPEC,
+            required_if=self.REQUIRED_IF,
+            mutually_exclusive=self.MUTUALLY_EXCLUSIVE,
+            required_one_of=self.REQUIRED_ONE_OF,
         )
         try:
             # Before run_step: a bad option fails here, before any transition in the store.
@@ -77,10 +81,10 @@ class NimbusAction(ActionBase):
 
     def execute(self, module: str, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         """Run the module on its host; its failure becomes a NimbusError."""
-        # The store and the notifications file are the controller's: compute hosts never see them.
-        args = {key: value for key, value in args.items() if key not in CONTROLLER_ONLY and value is not None}
         try:
-            result = self._execute_module(module_name=f"nimbus.compute.{module}", module_args=args, task_vars=task_vars)
+            result = self._execute_module(
+                module_name=f"nimbus.compute.{module}", module_args=self.host_args(args), task_vars=task_vars
+            )
         except AnsibleConnectionFailure as error:
             if not self.UNREACHABLE_FAILS:
                 raise
@@ -88,6 +92,11 @@ class NimbusAction(ActionBase):
         if result.get("failed"):
             raise error_from_result(module, result)
         return result
+
+    @staticmethod
+    def host_args(args: dict[str, Any]) -> dict[str, Any]:
+        """A module's arguments as its host gets them: the store and the notifications file are the controller's."""
+        return {key: value for key, value in args.items() if key not in CONTROLLER_ONLY and value is not None}
 
     @staticmethod
     def now() -> str:

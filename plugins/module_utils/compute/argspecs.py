@@ -22,6 +22,7 @@ HOST_FACTS = {
     "enabled": {"type": "bool", "default": True},
     "traits": {"type": "list", "elements": "str", "default": []},
     "max_age": {"type": "int", "default": 300},
+    "virt_type": {"type": "str", "choices": ["kvm", "qemu"]},
 }
 
 HOST_SELECT = {
@@ -52,7 +53,8 @@ BLOCK_DEVICE_MAP = {
     **STORE,
     **NOTIFICATIONS_PATH,
     **STATE,
-    "instance": {"type": "dict", "required": True},
+    "instance": {"type": "dict"},
+    "instances": {"type": "list", "elements": "raw"},
     "user_data": {"type": "str", "no_log": True},
     "admin_pass": {"type": "str", "no_log": True},
     "files": {"type": "raw", "no_log": True},
@@ -63,9 +65,23 @@ LIBVIRT_DOMAIN = {
     **STORE,
     **NOTIFICATIONS_PATH,
     **STATE,
-    "instance": {"type": "dict", "required": True},
+    "instance": {"type": "dict"},
+    "instances": {"type": "list", "elements": "raw"},
     "virt_type": {"type": "str", "default": "kvm", "choices": ["kvm", "qemu"]},
     "wait_timeout": {"type": "int", "default": 60},
+}
+
+# A compute-host step takes one instance, or a list of them (state=absent: the delete, batched per host).
+ONE_OR_MORE_INSTANCES = {
+    "mutually_exclusive": [("instance", "instances")],
+    "required_one_of": [("instance", "instances")],
+}
+
+INSTANCE_DELETE = {
+    **STORE,
+    **NOTIFICATIONS_PATH,
+    "instances": {"type": "list", "elements": "str", "required": True},
+    "phase": {"type": "str", "required": True, "choices": ["begin", "complete"]},
 }
 
 INSTANCE_INFO = {

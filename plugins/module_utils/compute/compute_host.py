@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
+import platform
+from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import guest_wait, steps
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_failure import instances_result
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_device, driver, imagecache, netns
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import open_connection
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.host import gather_host_facts
@@ -19,6 +22,8 @@ def host_facts(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     """The host's resources from libvirt; an unreachable libvirt reports the host down."""
     del check_mode  # reading changes nothing
     inventory = {key: params[key] for key in ("availability_zone", "enabled", "traits")}
+    if params.get("virt_type"):
+        inventory["virt_type"] = params["virt_type"]
     try:
         conn = open_connection(params["uri"])
     except exceptions.VirtError as error:
@@ -33,6 +38,8 @@ def host_facts(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
 
 
 def block_device_map(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    if params.get("instances") is not None:
+        return remove_disks_of_instances(params, check_mode)
     instance = params["instance"]
     # Opened only when a volume is involved: disks in files need no libvirt.
     uri = params.get("uri") or DEFAULT_URI
@@ -57,6 +64,8 @@ def image_cache(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
 
 
 def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    if params.get("instances") is not None:
+        return destroy_domains_of_instances(params, check_mode)
     instance = params["instance"]
     conn = open_connection(params["uri"])
     try:
@@ -73,6 +82,69 @@ def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         )
     finally:
         conn.close()
+
+
+def destroy_domains_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """libvirt_domain state=absent for a list: each instance's domain destroyed and undefined, one connection per URI.
+
+    One instance's failure (a domain that is not nimbus's) does not stop the others.
+    """
+    _require_absent(params, "libvirt_domain")
+    records = params["instances"]
+    connections: dict[str, Any] = {}
+
+    def destroy(record: dict[str, Any]) -> dict[str, Any]:
+        uri = record.get("libvirt_uri") or params["uri"]
+        if uri not in connections:
+            connections[uri] = open_connection(uri)
+        return driver.destroy(connections[uri], _uuid(record), check_mode)
+
+    try:
+        return each_instance(records, destroy)
+    finally:
+        for conn in connections.values():
+            conn.close()
+
+
+def remove_disks_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """block_device_map state=absent for a list: each instance's directory and volumes, where its record says."""
+    _require_absent(params, "block_device_map")
+
+    def remove(record: dict[str, Any]) -> dict[str, Any]:
+        uri = record.get("libvirt_uri") or params.get("uri") or DEFAULT_URI
+        path = record.get("instances_path") or params["instances_path"]
+        return block_device.remove_block_devices(path, _uuid(record), check_mode, lambda: open_connection(uri))
+
+    return each_instance(params["instances"], remove)
+
+
+def each_instance(records: list[Any], work: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """``work`` on each instance of a list, in order: per instance its result or its fault.
+
+    The module fails when one instance did, and still reports every instance
+    under ``instances`` (lists in, lists out): the controller records each.
+    """
+    results = []
+    for entry in records:
+        record = entry if isinstance(entry, dict) else {"uuid": entry}
+        try:
+            outcome = work(record)
+        except exceptions.NimbusError as error:
+            outcome = _failure(error)
+        except OSError as error:
+            # As module_runner: the host's own filesystem failed, another host may do better.
+            outcome = _failure(exceptions.VirtError(str(error), errno=error.errno, filename=error.filename))
+        results.append({"uuid": record.get("uuid"), "failed": False, **outcome})
+    return instances_result(results)
+
+
+def _failure(error: exceptions.NimbusError) -> dict[str, Any]:
+    return {"failed": True, "changed": False, "msg": error.message, "fault": error.to_fault(platform.node())}
+
+
+def _require_absent(params: dict[str, Any], module: str) -> None:
+    if params["state"] != "absent":
+        raise exceptions.InvalidInput("instances", f"is for state=absent only; {module} builds one instance at a time")
 
 
 def _uuid(instance: dict[str, Any]) -> str:

@@ -11,9 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, notifications, schedule, server_groups
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
+    flow,
+    notifications,
+    schedule,
+    server_groups,
+    terminate,
+)
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import (
     check_instance_name,
+    check_instance_names,
     utcnow,
     validate_request,
 )
@@ -84,6 +91,19 @@ def network_allocate(params: dict[str, Any], check_mode: bool) -> dict[str, Any]
     result = {"changed": changed, "instance": instance, "network_info": (instance or {}).get("network_info", [])}
     if instance:
         result["ansible_facts"] = {"nimbus_instance": instance}
+    return result
+
+
+def instance_delete(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """Both controller ends of a delete (compute/terminate.py); the end fails naming what its hosts kept."""
+    names = check_instance_names("instances", params["instances"])
+    store = store_for(params)
+    if params["phase"] == "begin":
+        started = terminate.begin_terminate(store, names, utcnow(), check_mode)
+        return {"changed": bool(started["instances"]) and not check_mode, **started}
+    result = terminate.complete_terminate(store, names, utcnow(), check_mode)
+    if result["unfinished"]:
+        result.update(failed=True, msg=terminate.unfinished_message(result))
     return result
 
 

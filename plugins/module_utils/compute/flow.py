@@ -48,7 +48,24 @@ COMPUTE_FIELDS = (
     "block_device_mapping",
     "block_device_info",
     "config_drive_format",
+    # Where the instance lives on its host, recorded with the claim from the host's report.
+    "libvirt_uri",
+    "instances_path",
+    "virt_type",
 )
+
+# A step's option and the record field that overrides it once the claim recorded the host's own.
+HOST_PLACEMENT_OPTIONS = (("uri", "libvirt_uri"), ("instances_path", "instances_path"), ("virt_type", "virt_type"))
+
+
+def placement_args(args: dict[str, Any], instance: dict[str, Any] | None) -> dict[str, Any]:
+    """A step's arguments with the host's uri, instances_path and virt_type as the instance's record has them."""
+    if not instance:
+        return args
+    overrides = {
+        option: instance[field] for option, field in HOST_PLACEMENT_OPTIONS if option in args and instance.get(field)
+    }
+    return {**args, **overrides}
 
 
 def compute_view(instance: dict[str, Any]) -> dict[str, Any]:
@@ -308,14 +325,24 @@ def begin_delete(store, name_or_uuid: str, now: str, check_mode: bool = False) -
     """Start a delete (task_state deleting) unless one already runs."""
     with store.transaction() as state:
         instance = find_instance(state, name_or_uuid)
-        if instance is None or check_mode or instance["task_state"] == states.DELETING:
+        if instance is None or check_mode:
             return instance
-        uuid = instance["uuid"]
-        state.save_instance(uuid, states.EXPECTED_BEFORE[states.DELETING], task_state=states.DELETING)
-        state.start_action(uuid, "delete", now)
-        state.start_event(uuid, STEP_EVENTS[states.DELETING], now)
-        notifications.emit(store, state, "instance.delete.start", uuid)
-        return state.instance(uuid)
+        return start_delete(store, state, instance, now)
+
+
+def start_delete(store, state, instance: dict[str, Any], now: str) -> dict[str, Any]:
+    """task_state deleting, the delete action and instance.delete.start, in the caller's transaction.
+
+    A delete already running is left as it is: a second run of it goes on.
+    """
+    uuid = instance["uuid"]
+    if instance["task_state"] == states.DELETING:
+        return instance
+    state.save_instance(uuid, states.EXPECTED_BEFORE[states.DELETING], task_state=states.DELETING)
+    state.start_action(uuid, "delete", now)
+    state.start_event(uuid, STEP_EVENTS[states.DELETING], now)
+    notifications.emit(store, state, "instance.delete.start", uuid)
+    return state.instance(uuid)
 
 
 @retry_on_conflict
@@ -339,23 +366,34 @@ def release_claim(store, name_or_uuid: str, now: str, check_mode: bool = False) 
             return instance, held or deleting
         state.drop_claim(uuid)
         if deleting:
-            state.drop_group_member(uuid)
-            if instance["task_state"] != states.DELETING:
-                state.start_action(uuid, "delete", now)
-                state.start_event(uuid, STEP_EVENTS[states.DELETING], now)
-                notifications.emit(store, state, "instance.delete.start", uuid)
-            state.save_instance(
-                uuid,
-                states.EXPECTED_BEFORE[states.DELETING],
-                vm_state=states.DELETED,
-                task_state=None,
-                power_state=states.NOSTATE,
-                deleted_at=now,
-            )
-            state.finish_event(uuid, STEP_EVENTS[states.DELETING], "Success", now)
-            state.finish_action(uuid, now)
-            notifications.emit(store, state, "instance.delete.end", uuid)
+            mark_deleted(store, state, instance, now)
         return state.instance(uuid), held or deleting
+
+
+def mark_deleted(store, state, instance: dict[str, Any], now: str) -> None:
+    """The end of a delete, in the caller's transaction: claim and group membership gone, record deleted.
+
+    Its ports must be released first (release_ports). An instance no delete
+    started (one that never landed on a host) gets its delete action here.
+    """
+    uuid = instance["uuid"]
+    state.drop_claim(uuid)
+    state.drop_group_member(uuid)
+    if instance["task_state"] != states.DELETING:
+        state.start_action(uuid, "delete", now)
+        state.start_event(uuid, STEP_EVENTS[states.DELETING], now)
+        notifications.emit(store, state, "instance.delete.start", uuid)
+    state.save_instance(
+        uuid,
+        states.EXPECTED_BEFORE[states.DELETING],
+        vm_state=states.DELETED,
+        task_state=None,
+        power_state=states.NOSTATE,
+        deleted_at=now,
+    )
+    state.finish_event(uuid, STEP_EVENTS[states.DELETING], "Success", now)
+    state.finish_action(uuid, now)
+    notifications.emit(store, state, "instance.delete.end", uuid)
 
 
 def _begin(state, uuid: str, step: str, now: str, **updates: Any) -> None:

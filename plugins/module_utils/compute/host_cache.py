@@ -20,6 +20,20 @@ def fresh_facts(cached: dict[str, Any] | None, max_age: int, now: str) -> dict[s
     return cached if 0 <= age <= max_age else None
 
 
+INVENTORY_FACTS = ("availability_zone", "enabled", "traits", "uri", "instances_path", "virt_type")
+
+
 def inventory_facts(args: dict[str, Any]) -> dict[str, Any]:
     """What the inventory says of a host, which the cache must not override."""
-    return {key: args[key] for key in ("availability_zone", "enabled", "traits")}
+    return {key: args[key] for key in INVENTORY_FACTS if args.get(key) is not None}
+
+
+def host_placement(report: dict[str, Any] | None) -> dict[str, Any]:
+    """Where an instance claimed on the host lives there, from the host's report: recorded with the claim.
+
+    The build steps and the delete read them from the record (flow.placement_args).
+    """
+    report = report or {}
+    fields = {"libvirt_uri": report.get("uri"), "instances_path": report.get("instances_path")}
+    fields["virt_type"] = report.get("virt_type")
+    return {field: value for field, value in fields.items() if value}

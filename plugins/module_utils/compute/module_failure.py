@@ -37,3 +37,12 @@ def error_from_result(module: str, result: dict[str, Any]) -> exceptions.NimbusE
 def unreachable_error(module: str, host: str | None, reason: str) -> exceptions.NimbusError:
     """The compute host could not be reached to run ``module``: another host may be."""
     return exceptions.VirtError(f"{module}: compute host {host or 'unknown'} could not be reached: {reason}", host=host)
+
+
+def instances_result(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Lists out: every instance's outcome of a step for a list; the step fails naming each instance that failed."""
+    result: dict[str, Any] = {"changed": any(entry.get("changed") for entry in outcomes), "instances": outcomes}
+    failed = [entry for entry in outcomes if entry.get("failed")]
+    if failed:
+        result.update(failed=True, msg="; ".join(f"instance {entry['uuid']}: {entry['msg']}" for entry in failed))
+    return result

@@ -23,12 +23,14 @@ def run_module(
     requirements: Iterable[Requirement] = (),
     required_if: list | None = None,
     mutually_exclusive: list | None = None,
+    required_one_of: list | None = None,
 ) -> None:
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_if=required_if,
         mutually_exclusive=mutually_exclusive,
+        required_one_of=required_one_of,
     )
     for library, present, import_error in requirements:
         if not present:

@@ -30,6 +30,7 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import build_owner, flow, schedule
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache import host_placement
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import host_state as host_state_mod
@@ -145,9 +146,16 @@ def _reason_to_stop(instance: dict[str, Any], settings: dict[str, Any], cleanup_
 
 
 def _move(
-    state, instance: dict[str, Any], chosen: str, spec: dict[str, Any], details: dict[str, Any], now: str
+    state,
+    instance: dict[str, Any],
+    chosen: str,
+    spec: dict[str, Any],
+    details: dict[str, Any],
+    report: dict[str, Any] | None,
+    now: str,
 ) -> None:
-    """The claim to ``chosen``, the host to attempts, task_state back to scheduling."""
+    """The claim to ``chosen`` (with where it lives there, from its ``report``), the host to attempts, task_state
+    back to scheduling."""
     uuid = instance["uuid"]
     attempts = list(instance.get("attempts") or [])
     state.claim(uuid, chosen, host_state_mod.claim_for(spec))
@@ -164,6 +172,7 @@ def _move(
         attempts=[*attempts, chosen],
         build_owner=build_owner.current_owner(),
         alternates=[host for host in instance.get("alternates") or [] if host != chosen and host not in attempts],
+        **host_placement(report),
     )
     state.finish_event(uuid, RESCHEDULE_EVENT, "Success", now, details=details)
 
@@ -220,7 +229,7 @@ def reschedule(
             _give_up(state, instance, reason, rejected, now, keep_claim=bool(cleanup_failure))
             return state.instance(uuid), False, True
         details = {"from": instance.get("host"), "to": chosen, "fault": fault, "rejected": rejected}
-        _move(state, instance, chosen, spec, details, now)
+        _move(state, instance, chosen, spec, details, facts_by_host.get(chosen), now)
         return state.instance(uuid), True, True
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import build_owner, flow, notifications
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache import host_placement
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import request_spec as request_spec_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
@@ -217,6 +218,7 @@ def schedule_instances(
                 node=chosen.host,
                 attempts=[chosen.host],
                 alternates=[alternate.host for alternate in hosts[1:]],
+                **host_placement(facts_by_host.get(chosen.host)),
             )
             state.finish_event(instance["uuid"], SCHEDULE_EVENT, "Success", instance_obj.utcnow())
         result = [state.instance(instance["uuid"]) for instance in created]
