@@ -6,7 +6,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, terminate
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 
-from .test_flow import HOST, NOW, NETWORKS, build, request, schedule_instance
+from .test_flow import HOST, NETWORKS, NOW, build, request, schedule_instance
 
 LATER = "2026-11-23T10:05:00Z"
 
