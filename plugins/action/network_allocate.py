@@ -10,4 +10,6 @@ from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action impor
 
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = argspecs.NETWORK_ALLOCATE
+    MUTUALLY_EXCLUSIVE = argspecs.ONE_OR_MORE_INSTANCES["mutually_exclusive"]
+    REQUIRED_ONE_OF = argspecs.ONE_OR_MORE_INSTANCES["required_one_of"]
     BODY = controller.network_allocate

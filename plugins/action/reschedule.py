@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, reschedule
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, controller
 from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import ControllerAction
 
 
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = argspecs.RESCHEDULE
-    BODY = reschedule.run
+    MUTUALLY_EXCLUSIVE = argspecs.ONE_OR_MORE_INSTANCES["mutually_exclusive"]
+    REQUIRED_ONE_OF = argspecs.ONE_OR_MORE_INSTANCES["required_one_of"]
+    BODY = controller.reschedule

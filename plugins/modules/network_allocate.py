@@ -90,7 +90,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runn
 
 
 def main() -> None:
-    run_module(argspecs.NETWORK_ALLOCATE, controller.network_allocate)
+    run_module(argspecs.NETWORK_ALLOCATE, controller.network_allocate, **argspecs.ONE_OR_MORE_INSTANCES)
 
 
 if __name__ == "__main__":

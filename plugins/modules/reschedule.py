@@ -97,12 +97,12 @@ instance:
   type: dict
 """
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, reschedule
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, controller
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
 
 
 def main() -> None:
-    run_module(argspecs.RESCHEDULE, reschedule.run)
+    run_module(argspecs.RESCHEDULE, controller.reschedule, **argspecs.ONE_OR_MORE_INSTANCES)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,11 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import option_rules
-from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_failure import (
     error_from_result,
     unreachable_error,
 )
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.task_store import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
 
 CONTROLLER_ONLY = frozenset({"store_path", "store_url", "store_password", "notifications_path"})

@@ -43,7 +43,8 @@ NETWORK_ALLOCATE = {
     **STORE,
     **NOTIFICATIONS_PATH,
     **STATE,
-    "instance": {"type": "str", "required": True},
+    "instance": {"type": "str"},
+    "instances": {"type": "list", "elements": "str"},
     "networks": {"type": "dict", "default": {}},
 }
 
@@ -121,7 +122,8 @@ IMAGE_CACHE = {
 
 RESCHEDULE = {
     **STORE,
-    "instance": {"type": "str", "required": True},
+    "instance": {"type": "str"},
+    "instances": {"type": "list", "elements": "str"},
     "hosts": {"type": "dict", "default": {}},
     "scheduler": {"type": "dict", "default": {}},
     "failure": {"type": "str"},

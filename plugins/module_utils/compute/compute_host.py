@@ -39,7 +39,9 @@ def host_facts(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
 
 def block_device_map(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     if params.get("instances") is not None:
-        return remove_disks_of_instances(params, check_mode)
+        if params["state"] == "absent":
+            return remove_disks_of_instances(params, check_mode)
+        return map_block_devices_of_instances(params, check_mode)
     instance = params["instance"]
     # Opened only when a volume is involved: disks in files need no libvirt.
     uri = params.get("uri") or DEFAULT_URI
@@ -65,7 +67,7 @@ def image_cache(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
 
 def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     if params.get("instances") is not None:
-        return destroy_domains_of_instances(params, check_mode)
+        return domains_of_instances(params, check_mode)
     instance = params["instance"]
     conn = open_connection(params["uri"])
     try:
@@ -84,31 +86,49 @@ def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         conn.close()
 
 
-def destroy_domains_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
-    """libvirt_domain state=absent for a list: each instance's domain destroyed and undefined, one connection per URI.
-
-    One instance's failure (a domain that is not nimbus's) does not stop the others.
-    """
-    _require_absent(params, "libvirt_domain")
-    records = params["instances"]
+def domains_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """libvirt_domain for a list, one connection per URI: each instance's domain spawned (as driver.spawn does for
+    one), or destroyed and undefined with state=absent. One instance's failure does not stop the others."""
     connections: dict[str, Any] = {}
 
-    def destroy(record: dict[str, Any]) -> dict[str, Any]:
+    def connection(record: dict[str, Any]) -> Any:
         uri = record.get("libvirt_uri") or params["uri"]
         if uri not in connections:
             connections[uri] = open_connection(uri)
-        return driver.destroy(connections[uri], _uuid(record), check_mode)
+        return connections[uri]
+
+    def destroy(record: dict[str, Any]) -> dict[str, Any]:
+        return driver.destroy(connection(record), _uuid(record), check_mode)
+
+    def spawn(record: dict[str, Any]) -> dict[str, Any]:
+        spec = steps.domain_spec(record, record.get("virt_type") or params["virt_type"])
+        hostname = record.get("hostname") or record["name"]
+        network_info = record.get("network_info") or []
+        return driver.spawn(
+            connection(record), spec, network_info, hostname, check_mode, timeout=params["wait_timeout"]
+        )
 
     try:
-        return each_instance(records, destroy)
+        return each_instance(params["instances"], destroy if params["state"] == "absent" else spawn)
     finally:
         for conn in connections.values():
             conn.close()
 
 
+def map_block_devices_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """block_device_map for a list: each instance's disks and config drive where its record says."""
+
+    def map_devices(record: dict[str, Any]) -> dict[str, Any]:
+        uri = record.get("libvirt_uri") or params.get("uri") or DEFAULT_URI
+        path = record.get("instances_path") or params["instances_path"]
+        spec = steps.block_device_spec(record, path, params["user_data"], params["admin_pass"], params.get("files"))
+        return block_device.ensure_block_devices(spec, check_mode, lambda: open_connection(uri))
+
+    return each_instance(params["instances"], map_devices)
+
+
 def remove_disks_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     """block_device_map state=absent for a list: each instance's directory and volumes, where its record says."""
-    _require_absent(params, "block_device_map")
 
     def remove(record: dict[str, Any]) -> dict[str, Any]:
         uri = record.get("libvirt_uri") or params.get("uri") or DEFAULT_URI
@@ -140,11 +160,6 @@ def each_instance(records: list[Any], work: Callable[[dict[str, Any]], dict[str,
 
 def _failure(error: exceptions.NimbusError) -> dict[str, Any]:
     return {"failed": True, "changed": False, "msg": error.message, "fault": error.to_fault(platform.node())}
-
-
-def _require_absent(params: dict[str, Any], module: str) -> None:
-    if params["state"] != "absent":
-        raise exceptions.InvalidInput("instances", f"is for state=absent only; {module} builds one instance at a time")
 
 
 def _uuid(instance: dict[str, Any]) -> str:

@@ -12,37 +12,23 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
+    build,
     flow,
-    notifications,
     schedule,
     server_groups,
     terminate,
 )
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
+    reschedule as rescheduling,
+)
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.task_store import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import (
     check_instance_name,
     check_instance_names,
     utcnow,
     validate_request,
 )
-from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import (
-    URL_ENV,
-    open_store,
-    store_url,
-    url_field,
-)
-
-
-def store_for(params: dict[str, Any]):
-    """The task's store: ``store_url`` (or NIMBUS_STORE_URL) for PostgreSQL, else the JSON file ``store_path``."""
-    url = store_url(params)
-    if url is None and not params.get("store_path"):
-        raise exceptions.InvalidInput(
-            "store_path",
-            f"is required (or store_url, or {URL_ENV} in the controller's environment): "
-            "the controller keeps instance state in the store",
-        )
-    store = open_store(params.get("store_path"), url, params.get("store_password"), url_field(params))
-    return notifications.set_path(store, params.get("notifications_path"))
+from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
 
 
 def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
@@ -71,8 +57,32 @@ def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         "instance": first,
         "host": first.get("host"),
         "alternates": first.get("alternates", []),
+        # The build's rounds: the hosts that may build an instance of the request (chosen or alternate), and
+        # how many attempts an instance gets (compute/build.py).
+        "build_hosts": sorted(
+            {host for i in instances for host in [i.get("host"), *(i.get("alternates") or [])] if host}
+        ),
+        "max_attempts": scheduler_config(params["scheduler"])["max_attempts"],
         "ansible_facts": {"nimbus_instance": first},
     }
+
+
+def reschedule(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """One failed attempt (``instance``), or the end of a build round for the run's ``instances``
+    (build.finish_round: each failed attempt rescheduled or given up; whether another round is needed; the
+    run's report)."""
+    if params.get("instances") is None:
+        return rescheduling.run(params, check_mode)
+    store = store_for(params)
+    if check_mode:
+        return {"changed": False, "pending": False, "rescheduled": {}, **_report(store, params["instances"])}
+    result = build.finish_round(store, params["instances"], params["hosts"], params["scheduler"], utcnow())
+    return {"changed": bool(result["rescheduled"]), **result, **_report(store, params["instances"])}
+
+
+def _report(store, uuids: list[str]) -> dict[str, Any]:
+    report = build.build_report(store.snapshot(), uuids)
+    return {"instances": report["active"], "failed_builds": report["failed"]}
 
 
 def server_group(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
@@ -84,6 +94,10 @@ def server_group(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
 
 def network_allocate(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     store = store_for(params)
+    if params.get("instances") is not None:
+        if params["state"] == "absent":
+            raise exceptions.InvalidInput("instances", "is for state=present (a build's networking step) only")
+        return build.allocate_networks(store, params["instances"], params["networks"], utcnow(), check_mode)
     if params["state"] == "absent":
         instance, changed = flow.deallocate_network(store, params["instance"], check_mode)
     else:

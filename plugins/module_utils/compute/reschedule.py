@@ -29,14 +29,15 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import build_owner, flow, schedule
-from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache import host_placement
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.task_store import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import host_state as host_state_mod
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import manager as scheduler
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import retry_on_conflict
+from ansible_collections.nimbus.compute.plugins.module_utils.store.state import ANY
 
 RESCHEDULE_EVENT = "reschedule"
 # Of a failure text (a failed task's msg), what the fault keeps: a console dump or an XML document in a
@@ -123,6 +124,8 @@ def _give_up(
     state, instance: dict[str, Any], reason: str | None, rejected: dict[str, str], now: str, keep_claim: bool = False
 ) -> None:
     uuid = instance["uuid"]
+    # Decided: the failed attempt (compute/build.py) is not waiting any more.
+    state.save_instance(uuid, ANY, failed_attempt=None)
     if not keep_claim:
         state.drop_claim(uuid)
     if reason is not None:
@@ -172,6 +175,8 @@ def _move(
         attempts=[*attempts, chosen],
         build_owner=build_owner.current_owner(),
         alternates=[host for host in instance.get("alternates") or [] if host != chosen and host not in attempts],
+        failed_attempt=None,
+        cleanup_failure=None,
         **host_placement(report),
     )
     state.finish_event(uuid, RESCHEDULE_EVENT, "Success", now, details=details)

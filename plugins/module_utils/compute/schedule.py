@@ -157,7 +157,10 @@ def schedule_instances(
 ) -> tuple[list[dict[str, Any]], bool]:
     """Create the request's instance records and claim a host for each; (instances, changed).
 
-    A request whose instances exist already returns them unchanged.  With
+    A request whose instances exist already returns them unchanged, and
+    schedules the names it lacks (a multi-create's names that did not fit
+    before, or failed builds create_instance.yml deleted): as many as fit, at
+    least min_count less the instances kept.  With
     ``min_count`` < ``max_count``, as many as fit are created (at least
     min_count); when fewer fit, none is placed and every requested instance is
     recorded in vm_state error with the NoValidHost fault, as Nova does.
@@ -173,28 +176,37 @@ def schedule_instances(
         existing = state.live_instances_by_name(names)
         gone = _replaced_in_check_mode(existing, check_mode and replace_failed)
         existing = {name: instance for name, instance in existing.items() if instance["uuid"] not in gone}
-        if existing:
-            return [flow.existing_build(existing[name]) for name in names if name in existing], False
+        kept = [flow.existing_build(existing[name]) for name in names if name in existing]
+        missing = [(index, name) for index, name in enumerate(names) if name not in existing]
+        if not missing:
+            return kept, False
+        # The names a request still lacks (never placed, or failed builds deleted before this run scheduled):
+        # as many of them as fit, at least what min_count asks beyond the instances kept.
+        required = request["min_count"] - len(kept)
         owner = build_owner.current_owner()
         instances = [
             {**instance_obj.new_instance(request, now, name=name, launch_index=index), "build_owner": owner}
-            for index, name in enumerate(names)
+            for index, name in missing
         ]
-        spec = request_spec(state, request, instances, gone)
+        spec = request_spec(state, {**request, "min_count": max(required, 1)}, instances, gone)
         usage = state.host_usage(instances_asked_about(spec), excluding=gone)
         host_states = host_state_mod.host_states_from_usage(facts_by_host, usage, settings)
         try:
             placements = scheduler.select_destinations(host_states, spec, settings, rng)
         except exceptions.NoValidHost as error:
+            if required <= 0:
+                # Enough instances exist already: the ones that do not fit are not asked for.
+                return kept, False
             if check_mode:
                 raise
             failure = error
             placements = []
         if check_mode:
-            return [
+            predicted = [
                 {**instance, "host": hosts[0].host, "node": hosts[0].host}
                 for instance, hosts in zip(instances, placements, strict=False)
-            ], True
+            ]
+            return in_request_order(names, kept + predicted), bool(predicted)
         created = instances if failure is not None else instances[: len(placements)]
         for instance in created:
             _record_hints(instance, spec)
@@ -221,7 +233,13 @@ def schedule_instances(
                 **host_placement(facts_by_host.get(chosen.host)),
             )
             state.finish_event(instance["uuid"], SCHEDULE_EVENT, "Success", instance_obj.utcnow())
-        result = [state.instance(instance["uuid"]) for instance in created]
+        result = in_request_order(names, kept + [state.instance(instance["uuid"]) for instance in created])
     if failure is not None:
         raise failure
-    return result, True
+    return result, bool(created)
+
+
+def in_request_order(names: list[str], instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The instances of a request in the order of its names (NAME-1, NAME-2, ...)."""
+    position = {name: index for index, name in enumerate(names)}
+    return sorted(instances, key=lambda instance: position[instance["name"]])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute.controller import store_for
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.task_store import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.store import consistency
 from ansible_collections.nimbus.compute.plugins.module_utils.store.state import StoreState
 

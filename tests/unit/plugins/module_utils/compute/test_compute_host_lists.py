@@ -1,6 +1,5 @@
 """Lists in, lists out: a compute-host step over several instances (compute_host.each_instance)."""
 
-import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import compute_host
@@ -38,11 +37,43 @@ def test_all_well_is_no_failure():
     assert result == {"changed": False, "instances": [{"uuid": "a", "failed": False, "changed": False}]}
 
 
-@pytest.mark.parametrize("module", ["libvirt_domain", "block_device_map"])
-def test_a_list_is_for_state_absent_only(module):
-    body = getattr(compute_host, module)
-    with pytest.raises(exceptions.InvalidInput, match=r"^instances: is for state=absent only"):
-        body({"instances": ["a"], "state": "present", "uri": "test:///default", "instances_path": "/tmp"}, False)
+def test_a_list_spawns_each_instance_and_one_bad_record_fails_alone():
+    # libvirt's test driver defines and starts the domain; the second record lacks its disks.
+    good = {
+        "uuid": "0e1b6f5c-9d37-4c64-9f43-333333333333",
+        "name": "list-good",
+        "flavor": {"name": "m1.tiny", "vcpus": 1, "memory_mb": 256, "root_gb": 1},
+        "image": {"name": "tiny", "sha256": "a" * 64},
+        "block_device_info": {
+            "instance_dir": "/nonexistent/list-good",
+            "disks": [
+                {
+                    "device_name": "vda",
+                    "bus": "virtio",
+                    "type": "disk",
+                    "format": "qcow2",
+                    "boot_index": 0,
+                    "path": "/nonexistent/list-good/disk",
+                }
+            ],
+        },
+    }
+    bad = {**good, "uuid": "0e1b6f5c-9d37-4c64-9f43-444444444444", "name": "list-bad", "block_device_info": None}
+    params = {
+        "instances": [good, bad],
+        "state": "present",
+        "uri": "test:///default",
+        "virt_type": "qemu",
+        "wait_timeout": 5,
+    }
+    result = compute_host.libvirt_domain(params, False)
+    assert [(entry["uuid"], entry["failed"]) for entry in result["instances"]] == [
+        (good["uuid"], False),
+        (bad["uuid"], True),
+    ]
+    assert result["instances"][0]["power_state"] == 1
+    assert result["instances"][1]["msg"] == "instance: must contain block_device_info for libvirt_domain"
+    assert result["failed"] and result["msg"].startswith(f"instance {bad['uuid']}: instance: must contain")
 
 
 def test_domains_of_a_list_go_on_one_connection_each_missing_one_unchanged():

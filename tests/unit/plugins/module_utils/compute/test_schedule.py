@@ -260,15 +260,50 @@ def test_check_mode_of_a_multi_create_keeps_the_built_and_predicts_only_the_fail
     built, failed = schedule.schedule_instances(store, request(max_count=2), TWO_ROOMS, {}, NOW)[0]
     fail_build(store, failed)
 
-    kept, changed = schedule.schedule_instances(
+    predicted, changed = schedule.schedule_instances(
         store, request(max_count=2), TWO_ROOMS, {}, NOW, check_mode=True, replace_failed=True
     )
-    predicted, changed_one = schedule.schedule_instances(
-        store, request("web-2"), TWO_ROOMS, {}, NOW, True, replace_failed=True
-    )
 
-    assert not changed and [i["uuid"] for i in kept] == [built["uuid"]]
-    assert changed_one and [(i["name"], i["host"]) for i in predicted] == [("web-2", "c1")]
+    # One call: the built instance as it is, the failed one's name predicted afresh, in the request's order.
+    assert changed
+    assert [(i["name"], i["uuid"] == built["uuid"]) for i in predicted] == [("web-1", True), ("web-2", False)]
+    assert predicted[1]["host"] == "c1" and predicted[1]["uuid"] != failed["uuid"]
+
+
+def test_a_multi_create_fills_the_names_it_lacks_in_one_call(store):
+    built, failed = schedule.schedule_instances(store, request(max_count=2), TWO_ROOMS, {}, NOW)[0]
+    fail_build(store, failed)
+    delete(store, failed)
+
+    filled, changed = schedule.schedule_instances(store, request(max_count=2), TWO_ROOMS, {}, NOW)
+    again, changed_again = schedule.schedule_instances(store, request(max_count=2), TWO_ROOMS, {}, NOW)
+
+    assert changed and not changed_again
+    assert [i["name"] for i in filled] == ["web-1", "web-2"]
+    assert filled[0]["uuid"] == built["uuid"] and filled[1]["uuid"] != failed["uuid"]
+    assert filled[1]["launch_index"] == 1 and filled[1]["host"] == "c1"
+    assert [i["uuid"] for i in again] == [i["uuid"] for i in filled]
+
+
+def test_names_that_still_do_not_fit_are_not_asked_for_once_min_count_is_met(store):
+    # Room for two: max_count 3 places web-1 and web-2; a re-run keeps them and asks web-3 only as far as it fits.
+    first = schedule.schedule_instances(store, request(min_count=1, max_count=3), TWO_ROOMS, {}, NOW)[0]
+    again, changed = schedule.schedule_instances(store, request(min_count=1, max_count=3), TWO_ROOMS, {}, NOW)
+    assert [i["name"] for i in first] == ["web-1", "web-2"]
+    assert not changed and [i["uuid"] for i in again] == [i["uuid"] for i in first]
+    assert sorted(i["name"] for i in store.snapshot().list_instances()) == ["web-1", "web-2"]
+
+
+def test_a_missing_name_below_min_count_fails_as_a_first_run_would(store):
+    built, failed = schedule.schedule_instances(store, request(min_count=2, max_count=2), TWO_ROOMS, {}, NOW)[0]
+    fail_build(store, failed)
+    delete(store, failed)
+    schedule.schedule_instances(store, request("other"), TWO_ROOMS, {}, NOW)
+    with pytest.raises(exceptions.NoValidHost):
+        schedule.schedule_instances(store, request(min_count=2, max_count=2), TWO_ROOMS, {}, NOW)
+    refused = store.snapshot().live_instances_by_name(["web-2"])["web-2"]
+    assert refused["vm_state"] == "error" and refused.get("host") is None
+    assert store.snapshot().instance(built["uuid"])["vm_state"] == built["vm_state"]
 
 
 @pytest.mark.parametrize("policy", ["affinity", "anti-affinity"])
