@@ -102,7 +102,7 @@ class ComputeStepAction(NimbusAction):
         records = []
         for uuid in uuids:
             instance = flow.find_instance(state, uuid)
-            refusal = terminate.host_step_refusal(instance, uuid, self.MODULE, host)
+            refusal = terminate.host_step_refusal(instance, uuid, self.MODULE, host, self.check_mode)
             if instance is None:
                 outcomes[uuid] = {"uuid": uuid, "failed": False, "changed": False, "msg": refusal}
             elif refusal:

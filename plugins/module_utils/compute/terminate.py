@@ -103,14 +103,19 @@ def begin_terminate(store, names: list[str], now: str, check_mode: bool = False)
     return {"instances": list(found.values()), "hosts": hosts, "missing": missing}
 
 
-def host_step_refusal(instance: dict[str, Any] | None, uuid: str, module: str, host: str | None) -> str | None:
-    """Why a delete's host step must not touch the instance on ``host``; None when it may."""
+def host_step_refusal(
+    instance: dict[str, Any] | None, uuid: str, module: str, host: str | None, check_mode: bool = False
+) -> str | None:
+    """Why a delete's host step must not touch the instance on ``host``; None when it may.
+
+    Check mode predicts the disks' removal as if the domain step had removed the domain.
+    """
     if instance is None:
         return f"instance {uuid} not found"
     if instance.get("host") and host and instance["host"] != host:
         # Its domain and disks are on another host: reporting them removed from this one would leak them there.
         return f"instance {instance['name']} ({uuid}) is on {instance['host']}, not on {host}"
-    if module == "block_device_map" and not may_remove_disks(instance):
+    if module == "block_device_map" and not check_mode and not may_remove_disks(instance):
         return (
             f"instance {instance['name']} ({uuid}): its domain is not removed yet "
             f"({unfinished_reason(instance)}); its disks stay"
