@@ -43,7 +43,7 @@ options:
   instances_path:
     description:
       - Directory holding instance disks on the host; its filesystem's free space is reported.
-      - Instances claimed on the host record it (and O(uri)): their steps and their delete use the recorded values.
+      - Instances claimed on the host record it (and O(uri)), and their steps and their delete use the recorded values.
     type: path
     default: /var/lib/nimbus/instances
   max_age:

@@ -9,13 +9,13 @@ short_description: Start and complete the delete of instances, as Nova's termina
 description:
   - The controller's two ends of a delete of one or more instances; in between, each compute host removes the
     domains (M(nimbus.compute.libvirt_domain)) and then the disks (M(nimbus.compute.block_device_map)) of all of its
-    instances in one call each, with O(instances) and O(state=absent) (playbook C(nimbus.compute.delete_instance)).
+    instances in one call each, with their options C(instances) and C(state=absent) (playbook C(nimbus.compute.delete_instance)).
   - O(phase=begin) moves every instance found to task_state C(deleting) in one store transaction (a build running at
     the same time loses its next compare-and-swap and removes what it made), starts its C(delete) action and
     notifies C(instance.delete.start), and returns the instances grouped by compute host in RV(hosts). An instance
     already being deleted goes on where its delete stopped. Names that match no instance are listed in RV(missing).
   - O(phase=complete) finishes the delete of each instance whose host removed its domain and disks (events
-    C(shutdown_instance) and C(cleanup_instance) of its delete), or that never landed on a host: its ports, MACs
+    C(shutdown_instance) and C(cleanup_instance) of its delete), or that never landed on a host. Its ports, MACs
     and IPs are released, its claim and server group membership dropped, its record marked C(deleted)
     (C(instance.delete.end)).
   - An instance its host did not clean up (the host could not be reached, or a step failed) stays in task_state

@@ -48,13 +48,13 @@ options:
     type: dict
   instances:
     description:
-      - The instances whose domains to remove, with O(state=absent) only: all of one compute host's instances in
+      - The instances whose domains to remove, with O(state=absent) only, all of one compute host's instances in
         one call, as a delete of several instances runs. With a store, their uuids; the record gives each one's
         libvirt URI. Without one, records with C(uuid) (and C(libvirt_uri)) or plain uuids.
-      - One instance's failure does not stop the others; the module then fails naming each, and RV(instances)
-        reports every one. With a store, each result is recorded as the event C(shutdown_instance) of the
-        instance's delete, and the task fails only when the host could not be reached or an argument is wrong:
-        M(nimbus.compute.instance_delete) reports the instances a host could not delete.
+      - One instance's failure does not stop the others; the module then fails naming each (a host that cannot be
+        reached fails them all), and RV(instances) reports every one. With a store, each result is also recorded as
+        the event C(shutdown_instance) of the instance's delete, where M(nimbus.compute.instance_delete) reads it; the
+        delete playbook ignores this failure and lets that module report the instances not deleted.
     type: list
     elements: raw
   state:
