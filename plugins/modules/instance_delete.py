@@ -9,7 +9,8 @@ short_description: Start and complete the delete of instances, as Nova's termina
 description:
   - The controller's two ends of a delete of one or more instances; in between, each compute host removes the
     domains (M(nimbus.compute.libvirt_domain)) and then the disks (M(nimbus.compute.block_device_map)) of all of its
-    instances in one call each, with their options C(instances) and C(state=absent) (playbook C(nimbus.compute.delete_instance)).
+    instances in one call each, with their options C(instances) and C(state=absent) (playbook
+    C(nimbus.compute.delete_instance)).
   - O(phase=begin) moves every instance found to task_state C(deleting) in one store transaction (a build running at
     the same time loses its next compare-and-swap and removes what it made), starts its C(delete) action and
     notifies C(instance.delete.start), and returns the instances grouped by compute host in RV(hosts). An instance
