@@ -166,8 +166,14 @@ class InstanceListStep:
                 task_vars=task_vars,
             )
         except AnsibleConnectionFailure as error:
-            message = unreachable_error(module, self.host_name(task_vars), str(error)).message
-            return instances_result([_failed(_uuid_of(item), message) for item in records])
+            host = self.host_name(task_vars)
+            unreachable = unreachable_error(module, host, str(error))
+            return instances_result(
+                [
+                    {**_failed(_uuid_of(item), unreachable.message), "fault": unreachable.to_fault(host)}
+                    for item in records
+                ]
+            )
         if "instances" not in result:
             raise error_from_result(module, result)
         return result
