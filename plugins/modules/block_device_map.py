@@ -72,15 +72,18 @@ options:
     type: dict
   instances:
     description:
-      - The instances whose disks to remove, with O(state=absent) only, all of one compute host's instances in one
-        call, as a delete of several instances runs. With a store, their uuids; each record gives its
-        C(instances_path) and libvirt URI, and an instance being deleted whose domain is not yet gone (event
-        C(shutdown_instance) of its delete) is skipped, its disks kept. Without a store, records with C(uuid) (and
-        C(instances_path)) or plain uuids.
-      - One instance's failure does not stop the others; the module then fails naming each (a host that cannot be
-        reached fails them all), and RV(instances) reports every one. With a store, each result is also recorded as
-        the event C(cleanup_instance) of the instance's delete, where M(nimbus.compute.instance_delete) reads it; the
-        delete playbook ignores this failure and lets that module report the instances not deleted.
+      - Several instances of one compute host in one call, as the build and delete playbooks run; one instance's
+        failure does not stop the others.
+      - With a store, the uuids of the run's instances. With O(state=present), a build round's block device mapping
+        step - the instances claimed on this host that wait for it get their disks and config drive (the active ones
+        converge), each by its own compare-and-swap; one that fails is rolled back on the host at once and left for
+        the round's end, M(nimbus.compute.reschedule). With O(state=absent), a delete's second host step - an
+        instance whose domain is not yet gone (event C(shutdown_instance) of its delete) is refused, its disks kept;
+        each outcome is recorded as the event C(cleanup_instance), where M(nimbus.compute.instance_delete) reads it.
+        Each record gives its C(instances_path) and libvirt URI.
+      - Without a store, records (with C(uuid), and C(instances_path)) or, with O(state=absent), plain uuids.
+      - The module fails naming each instance that failed (a host that cannot be reached fails them all), and
+        RV(instances) reports every one; the playbooks ignore that failure and let the lifecycle's owner report.
     type: list
     elements: raw
   instances_path:
@@ -143,10 +146,10 @@ instances:
       description: The instance's uuid.
       type: str
     changed:
-      description: Whether its files or volumes were removed.
+      description: Whether its files or volumes were made or removed.
       type: bool
     failed:
-      description: Whether removing them failed.
+      description: Whether the step failed for it.
       type: bool
     msg:
       description: Why it failed.

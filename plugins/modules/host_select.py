@@ -211,6 +211,18 @@ host:
   returned: with O(state=present)
   type: str
   sample: compute1
+build_hosts:
+  description:
+    - The hosts that may build an instance of the request (chosen or alternate), sorted; the build's rounds run on
+      them.
+  returned: with O(state=present)
+  type: list
+  elements: str
+max_attempts:
+  description:
+    - How many hosts an instance may be tried on (the scheduler's C(max_attempts)), the most rounds a build runs.
+  returned: with O(state=present)
+  type: int
 alternates:
   description: Alternate hosts for a reschedule, best first.
   returned: with O(state=present)

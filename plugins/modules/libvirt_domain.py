@@ -48,13 +48,17 @@ options:
     type: dict
   instances:
     description:
-      - The instances whose domains to remove, with O(state=absent) only, all of one compute host's instances in
-        one call, as a delete of several instances runs. With a store, their uuids; the record gives each one's
-        libvirt URI. Without one, records with C(uuid) (and C(libvirt_uri)) or plain uuids.
-      - One instance's failure does not stop the others; the module then fails naming each (a host that cannot be
-        reached fails them all), and RV(instances) reports every one. With a store, each result is also recorded as
-        the event C(shutdown_instance) of the instance's delete, where M(nimbus.compute.instance_delete) reads it; the
-        delete playbook ignores this failure and lets that module report the instances not deleted.
+      - Several instances of one compute host in one call, as the build and delete playbooks run; one instance's
+        failure does not stop the others, and up to eight domains are started or destroyed at once.
+      - With a store, the uuids of the run's instances. With O(state=present), a build round's spawn step - the
+        instances claimed on this host that wait for it are spawned (the active ones converge), each by its own
+        compare-and-swap; one that fails is rolled back on the host at once (its domain and disks) and left for the
+        round's end, M(nimbus.compute.reschedule). With O(state=absent), a delete's first host step - each outcome is
+        recorded as the event C(shutdown_instance) of the instance's delete, where
+        M(nimbus.compute.instance_delete) reads it. Each record gives the libvirt URI and virt type.
+      - Without a store, records (with C(uuid), and C(libvirt_uri)) or, with O(state=absent), plain uuids.
+      - The module fails naming each instance that failed (a host that cannot be reached fails them all), and
+        RV(instances) reports every one; the playbooks ignore that failure and let the lifecycle's owner report.
     type: list
     elements: raw
   state:
@@ -112,10 +116,10 @@ instances:
       description: The instance's uuid.
       type: str
     changed:
-      description: Whether its domain was removed.
+      description: Whether its domain was started, defined or removed.
       type: bool
     failed:
-      description: Whether removing it failed.
+      description: Whether the step failed for it.
       type: bool
     msg:
       description: Why it failed.

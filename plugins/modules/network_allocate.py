@@ -31,9 +31,16 @@ attributes:
     description: Ports already allocated for the instance are returned unchanged.
 options:
   instance:
-    description: Name or uuid of the instance in the store.
+    description: Name or uuid of the instance in the store. Exactly one of O(instance) and O(instances).
     type: str
-    required: true
+  instances:
+    description:
+      - A build round's networking step for the uuids of the run's instances (playbook
+        C(nimbus.compute.create_instance)), with O(state=present) only. The instances waiting for this step are
+        allocated their ports, the active ones keep theirs; one instance's failure is recorded on it for the round's
+        end (M(nimbus.compute.reschedule)) and does not stop the others, and the module then fails naming each.
+    type: list
+    elements: str
   networks:
     description:
       - Networks by name, usually C(nimbus_networks). Each has C(cidr), and optionally C(gateway), C(dns),
@@ -66,9 +73,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+instances:
+  description: With O(instances), one entry per instance the step worked on (C(uuid), C(changed), C(failed), C(msg)).
+  returned: with O(instances)
+  type: list
+  elements: dict
 network_info:
   description: One VIF per requested network, in Nova's network model.
-  returned: always
+  returned: with O(instance)
   type: list
   elements: dict
   sample:
@@ -81,7 +93,7 @@ network_info:
             ips: [{address: 198.18.0.10, type: fixed, version: 4}]
 instance:
   description: The instance record after the step, or null when it does not exist.
-  returned: always
+  returned: with O(instance)
   type: dict
 """
 

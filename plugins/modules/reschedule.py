@@ -36,9 +36,17 @@ attributes:
     description: An instance already rescheduled, active, being deleted or deleted is returned unchanged.
 options:
   instance:
-    description: Name or uuid of the instance whose build attempt failed.
+    description:
+      - Name or uuid of the instance whose build attempt failed. Exactly one of O(instance) and O(instances).
     type: str
-    required: true
+  instances:
+    description:
+      - The end of a build round (playbook C(nimbus.compute.create_instance)) for the uuids of the run's instances;
+        every failed attempt the round's steps rolled back on their hosts is rescheduled or given up, as for
+        O(instance), and RV(pending) says whether another round is needed. RV(instances) and RV(failed_builds) report
+        the run.
+    type: list
+    elements: str
   hosts:
     description:
       - Compute hosts by name with their C(nimbus_host) facts, as for M(nimbus.compute.host_select); a host whose
@@ -77,23 +85,42 @@ EXAMPLES = r"""
 
 RETURN = r"""
 rescheduled:
-  description: Whether the build goes on, on C(host).
+  description:
+    - Whether the build goes on, on C(host). With O(instances), the instances rescheduled in this round, by name, with
+      the host each goes on.
   returned: always
+  type: raw
+  sample: {web-7: c2}
+pending:
+  description: Whether an instance of the run still waits for a build step, so another round is needed.
+  returned: with O(instances)
   type: bool
+instances:
+  description: The run's instances that are active, as the store has them.
+  returned: with O(instances)
+  type: list
+  elements: dict
+failed_builds:
+  description:
+    - One message per instance of the run that is not active, for example C(Build of web-7 failed on c1 ... (attempts
+      c1, c2; not rescheduled)).
+  returned: with O(instances)
+  type: list
+  elements: str
 deleted:
   description:
     - Whether a delete took the instance while it was being built (task_state C(deleting) or vm_state C(deleted)).
       Then nothing is rescheduled or released; the delete owns the record, the ports and the claim.
-  returned: always
+  returned: with O(instance)
   type: bool
 host:
   description: The alternate host the build goes on; null when it is not rescheduled.
-  returned: always
+  returned: with O(instance)
   type: str
   sample: c2
 instance:
   description: The instance record after the decision (C(attempts), C(alternates), C(fault), states).
-  returned: always
+  returned: with O(instance)
   type: dict
 """
 

@@ -117,6 +117,9 @@ class InstanceListStep:
             {uuid: cleanup_failures.get(uuid) for uuid in rollback if not outcomes[uuid].get("deleted")},
             host,
         )
+        lost = {uuid: cleanup_failures.get(uuid) for uuid in rollback if outcomes[uuid].get("deleted")}
+        if lost:
+            build.record_lost_builds(store, lost, host)
         for uuid, failure in cleanup_failures.items():
             outcomes[uuid]["cleanup_failure"] = failure
         return instances_result([outcomes[instance["uuid"]] for instance in chosen])
@@ -145,8 +148,10 @@ class InstanceListStep:
         state = store.snapshot()
         records = [flow.compute_view(state.get_instance(uuid) or {"uuid": uuid}) for uuid in uuids]
         failures: dict[str, list[str]] = {}
-        removal = {key: value for key, value in args.items() if key in ("uri", "instances_path")}
-        for module in ("libvirt_domain", "block_device_map"):
+        # Each removal takes only its own module's options (records carry their URI and instances path).
+        removals = {"libvirt_domain": ("uri",), "block_device_map": ("uri", "instances_path")}
+        for module, options in removals.items():
+            removal = {key: args[key] for key in options if args.get(key) is not None}
             result = self.execute_for_instances(module, {**removal, "state": "absent"}, records, task_vars)
             for entry in result["instances"]:
                 if entry["failed"]:

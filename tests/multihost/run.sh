@@ -9,6 +9,8 @@
 #              fourth member fails with No valid host
 #   zones      az1:c2 forces c2; zone az2 is c3 alone
 #   host down  c3's libvirtd is stopped: c3 is filtered out, the rest build
+#   twenty     twenty packed onto c1, one refused there (a foreign domain has its
+#              name): it is rescheduled in the next round, nineteen go active on c1
 #   reschedule c1's instances path is read-only: the build packed onto c1
 #              fails in block_device_map, is rolled back there and boots on
 #              an alternate host (attempts [c1, cX], a reschedule event)
@@ -194,6 +196,27 @@ rescheduled_from_c1 moved /var/lib/nimbus/instances "Read-only file system"
 # refused: libvirtd cannot make the domain's state directory, so the domain
 # does not start on c1; the disks, definition and DHCP entry made there are undone.
 rescheduled_from_c1 refused /var/lib/libvirt/qemu "Cannot create directory"
+
+# twenty: one request of twenty packed onto c1, where a domain named twenty-7
+# that nimbus did not make already exists: c1 builds all twenty in one call
+# per step, twenty-7 alone fails there (its name is taken), is rolled back on
+# c1 and rescheduled to another host in the next round, while the nineteen
+# others go active on c1 (issue 20).
+step "define a domain named twenty-7 on c1 that nimbus did not make"
+on_c1() { nsenter --net=/run/netns/nimbus-c1 --mount=/run/nimbus-multihost/c1.mnt --uts=/run/nimbus-multihost/c1.uts -- "$@"; }
+printf '%s' "<domain type='qemu'><name>twenty-7</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>" >"$work/twenty-7.xml"
+on_c1 virsh --connect qemu:///system define "$work/twenty-7.xml"
+create twenty -e max_count=20 -e '{"nimbus_scheduler": {"ram_weight_multiplier": -1.0, "cpu_weight_multiplier": 0.0,
+  "disk_weight_multiplier": 0.0, "cpu_allocation_ratio": 16}}'
+step "check the reschedule of twenty-7"
+ansible-playbook -i "$inventory" tests/multihost/check_reschedule.yml -e '{"instance_name": "twenty-7",
+  "expected_attempts": 2, "expected_first": "c1", "expected_vm_state": "active",
+  "expected_fault": "the instance cannot be defined under that name here"}'
+check "{\"instance_names\": [$(names twenty 20)], \"expected_counts\": [1, 19]}"
+step "the domain nimbus did not make is still on c1, untouched"
+on_c1 virsh --connect qemu:///system domuuid twenty-7
+on_c1 virsh --connect qemu:///system undefine twenty-7
+delete twenty-{1..20}
 
 # stranded: c1's libvirtd stops after its report (cached, still fresh): the
 # spawn on c1 cannot reach it, and neither can the rollback, so the build is

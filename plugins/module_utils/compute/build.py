@@ -42,6 +42,8 @@ WAITS_IN = {
 FAILED_ATTEMPT = "failed_attempt"
 # A step that failed on an active instance (a re-run converging it): the instance stays as it is, the run says so.
 CONVERGE_FAILURE = "converge_failure"
+# A build a delete took: where this run's rollback ran and what it could not remove.
+LOST_BUILD = "lost_build"
 
 
 def is_waiting_for(instance: dict[str, Any], step: str) -> bool:
@@ -129,6 +131,18 @@ def record_converge_failure(store, uuid: str, step: str, host: str | None, messa
         state.save_instance(uuid, ANY, **{CONVERGE_FAILURE: failure})
 
 
+@retry_on_conflict
+def record_lost_builds(store, cleanup_failures: dict[str, str | None], host: str | None) -> None:
+    """What this run's rollback did for each instance a delete took during its build (the run reports it).
+
+    Only this field is written: the record, ports and claim are the delete's.
+    """
+    with store.transaction() as state:
+        for uuid, cleanup_failure in cleanup_failures.items():
+            if state.get_instance(uuid) is not None:
+                state.save_instance(uuid, ANY, **{LOST_BUILD: {"host": host, "cleanup_failure": cleanup_failure}})
+
+
 def finish_round(
     store, uuids: list[str], facts_by_host: dict[str, dict[str, Any]], config: dict[str, Any], now: str
 ) -> dict[str, Any]:
@@ -187,16 +201,25 @@ def failure_message(instance: dict[str, Any]) -> str:
     host = fault.get("host") or instance.get("host") or (instance.get("attempts") or ["no host"])[-1]
     attempts = ", ".join(instance.get("attempts") or []) or "none"
     if flow.is_being_deleted(instance):
+        lost = instance.get(LOST_BUILD) or {"host": host, "cleanup_failure": None}
+        undone = (
+            f"this build could not remove what it had made on {lost['host']}: {lost['cleanup_failure']}"
+            if lost.get("cleanup_failure")
+            else f"this build removed the domain and disks it had made on {lost['host']}"
+        )
         return (
-            f"Build of {instance['name']} failed on {host}: the instance was deleted while it was being built; "
-            "the delete owns the record"
+            f"Build of {instance['name']} failed on {lost['host']}: the instance was deleted while it was being "
+            f"built; {undone}; the delete owns the record. ({create.get('message') or 'no message'})"
         )
     if instance["vm_state"] != states.ERROR:
         return (
             f"Build of {instance['name']} did not finish on {host} (vm_state {instance['vm_state']}, task_state "
             f"{instance['task_state']}): the run ran out of rounds"
         )
-    message = f"Build of {instance['name']} failed on {host}: {create.get('message') or fault.get('message')}"
-    message += f" (attempts {attempts}; not rescheduled)"
+    failure = fault.get("message") or create.get("message")
     cleanup = instance.get("cleanup_failure")
+    # Why it was not rescheduled, when the round's end said more than the failure (and its cleanup) itself.
+    reason = create.get("message") if create.get("message") not in (None, failure) and not cleanup else None
+    message = f"Build of {instance['name']} failed on {host}: {failure}"
+    message += f" (attempts {attempts}; not rescheduled{': ' + reason if reason else ''})"
     return f"{message}; could not clean up: {cleanup}" if cleanup else message

@@ -1,6 +1,5 @@
 """Lists in, lists out: a compute-host step over several instances (compute_host.each_instance)."""
 
-
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import compute_host
 
