@@ -98,8 +98,10 @@ class InstanceListStep:
             try:
                 started, begun[uuid] = flow.begin_step(store, uuid, self.STEP, self.now(), host, **updates)
             except exceptions.NimbusError as error:
-                # A delete took it (InstanceDeletedDuringBuild), or another run moved it on.
-                outcomes[uuid] = _failed(uuid, error.message, deleted=flow.is_being_deleted(_latest(store, uuid)))
+                # A delete took it (InstanceDeletedDuringBuild: what this run made goes), or another run moved it
+                # on (its compare-and-swap won: the instance and what is on the host are that run's, untouched).
+                deleted = flow.is_being_deleted(_latest(store, uuid))
+                outcomes[uuid] = {**_failed(uuid, error.message, deleted=deleted), "not_ours": not deleted}
                 continue
             records.append(flow.compute_view(started))
         if records:
@@ -109,7 +111,8 @@ class InstanceListStep:
         rollback = [
             uuid
             for uuid, outcome in outcomes.items()
-            if outcome["failed"] and build.needs_rollback(before[uuid], outcome.get("deleted", False))
+            if outcome["failed"]
+            and build.needs_rollback(before[uuid], outcome.get("deleted", False), not outcome.get("not_ours"))
         ]
         cleanup_failures = self.roll_back(rollback, store, args, task_vars)
         build.record_failed_attempts(
@@ -136,8 +139,8 @@ class InstanceListStep:
                 error = error_from_result(self.MODULE, entry)
                 flow.fail_step(store, uuid, self.STEP, error, host, self.now())
                 return entry
-            updates = self.result_updates(entry)
-            return {**entry, "instance": flow.finish_step(store, uuid, self.STEP, self.now(), host, **updates)}
+            flow.finish_step(store, uuid, self.STEP, self.now(), host, **self.result_updates(entry))
+            return entry
         except exceptions.InstanceDeletedDuringBuild as lost:
             return _failed(uuid, lost.message, deleted=True)
 

@@ -72,11 +72,17 @@ def instances_for_step(state, uuids: list[str], step: str, host: str | None) -> 
     return chosen
 
 
-def needs_rollback(before: dict[str, Any], lost_to_delete: bool) -> bool:
-    """Whether a failed step's attempt is undone on its host: a build in progress is; an instance that was active
-    before this run is never torn down by a failed re-run. One a delete took is undone too: the delete owns its
-    record, not what this build made."""
-    return lost_to_delete or not flow.is_built(before)
+def needs_rollback(before: dict[str, Any], lost_to_delete: bool, ours: bool = True) -> bool:
+    """Whether a failed step's attempt is undone on its host.
+
+    A build in progress is; an instance that was active before this run is
+    never torn down by a failed re-run; one another run moved on (its
+    compare-and-swap won, ``ours`` false) is that run's. One a delete took
+    is undone too: the delete owns its record, not what this build made.
+    """
+    if lost_to_delete:
+        return True
+    return ours and not flow.is_built(before)
 
 
 @retry_on_conflict

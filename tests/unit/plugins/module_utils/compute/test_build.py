@@ -93,3 +93,14 @@ def test_an_instance_a_delete_took_is_not_rolled_back_twice_nor_reported_as_buil
     (message,) = build.build_report(state, [instance["uuid"]])["failed"]
     assert "was deleted while it was being built; this build removed the domain and disks it had made on c1" in message
     assert build.needs_rollback(instance, lost_to_delete=True)
+
+
+def test_what_a_failed_step_undoes(store):
+    instance = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]
+    active = {**instance, "vm_state": states.ACTIVE, "task_state": None}
+    assert build.needs_rollback(instance, lost_to_delete=False)
+    # Another run's compare-and-swap won: its attempt is not this run's to undo.
+    assert not build.needs_rollback(instance, lost_to_delete=False, ours=False)
+    # An instance active before this run is never torn down by a failed re-run.
+    assert not build.needs_rollback(active, lost_to_delete=False)
+    assert build.needs_rollback(active, lost_to_delete=True)
