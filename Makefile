@@ -6,6 +6,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 NAME ?= demo
+# make bench COUNTS=10: the instances per run of benchmarks/bench_batch.py.
+COUNTS ?= 1,10,20
 VENV := $(CURDIR)/.venv
 COLLECTION_LINK := build/collections/ansible_collections/nimbus/compute
 INVENTORY := inventories/local
@@ -25,6 +27,7 @@ help:
 	@echo "make delete [NAME=demo]  delete that instance"
 	@echo "make test                lint, unit, sanity, integration and molecule (what CI runs)"
 	@echo "make cloud-image         build the Debian 12 cloud-init image build/images/nimbus-debian12.qcow2 (as root)"
+	@echo "make bench [COUNTS=1,10,20]  the benchmarks (benchmarks/README.md); COUNTS for bench_batch.py"
 	@echo "make deps | image | cloud-image | hosts | lint | unit | sanity | integration | molecule | multihost | bench | bench-scheduler | bench-ipam | bench-store | clean"
 
 deps:
@@ -70,7 +73,7 @@ multihost: deps image
 	tests/multihost/run.sh
 
 bench: deps image cloud-image hosts
-	benchmarks/run.sh
+	COUNTS=$(COUNTS) benchmarks/run.sh
 
 bench-scheduler: deps
 	$(VENV)/bin/python benchmarks/bench_scheduler.py

@@ -3,14 +3,17 @@
 #   1. benchmarks/bench_create.py     create until the domain runs (tiny image)
 #   2. benchmarks/bench_cloud_ssh.py  create until SSH answers (Debian 12 cloud image)
 #   3. benchmarks/bench_kcli.py       one create and one delete against kcli's (tiny image)
+#   4. benchmarks/bench_batch.py      1, 10 and 20 at once (COUNTS=...), create and delete, against
+#                                     kcli's plan (and threaded plan) and a bare virsh loop
 # Installs requirements-bench.txt into .venv when community.libvirt is
 # missing (bench_kcli installs kcli into build/kcli-venv), then runs them in
 # that order, each even when one before failed; the exit status is non-zero
 # when any failed.
 #
 #   benchmarks/run.sh [BENCH_CREATE_ARGS...] [-- BENCH_CLOUD_SSH_ARGS...]
-#   BENCH=create|cloud-ssh|kcli benchmarks/run.sh ...   runs only that one
-#   (BENCH=kcli passes the arguments before -- to bench_kcli.py)
+#   BENCH=create|cloud-ssh|kcli|batch benchmarks/run.sh ...   runs only that one
+#   (BENCH=kcli and BENCH=batch pass the arguments before -- to their script;
+#   COUNTS=1,10,20 sets bench_batch.py's counts, e.g. make bench COUNTS=10)
 #   (e.g. benchmarks/run.sh --pairs 10 -- --pairs 5 --warmup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +31,8 @@ while [ $# -gt 0 ]; do
 done
 which=${BENCH:-all}
 case $which in
-  all | create | cloud-ssh | kcli) ;;
-  *) echo "run.sh: BENCH must be all, create, cloud-ssh or kcli, not $which" >&2; exit 2 ;;
+  all | create | cloud-ssh | kcli | batch) ;;
+  *) echo "run.sh: BENCH must be all, create, cloud-ssh, kcli or batch, not $which" >&2; exit 2 ;;
 esac
 
 if [ ! -x .venv/bin/python ]; then
@@ -55,6 +58,12 @@ for arg in ${create_args[@]+"${create_args[@]}"} ${cloud_args[@]+"${cloud_args[@
 done
 
 status=0
+counts=${COUNTS:-1,10,20}
+if [ "$which" = batch ]; then
+  echo "===== bench_batch: $counts at once, create and delete, ours against kcli's plans and a virsh loop"
+  .venv/bin/python benchmarks/bench_batch.py --counts "$counts" ${create_args[@]+"${create_args[@]}"} || status=$?
+  exit "$status"
+fi
 if [ "$which" = kcli ]; then
   echo "===== bench_kcli: one create and one delete, ours against kcli (tiny image)"
   .venv/bin/python benchmarks/bench_kcli.py ${create_args[@]+"${create_args[@]}"} || status=$?
@@ -73,5 +82,8 @@ if [ "$which" = all ]; then
   echo
   echo "===== bench_kcli: one create and one delete, ours against kcli (tiny image)"
   .venv/bin/python benchmarks/bench_kcli.py || status=$?
+  echo
+  echo "===== bench_batch: $counts at once, create and delete, ours against kcli's plans and a virsh loop"
+  .venv/bin/python benchmarks/bench_batch.py --counts "$counts" || status=$?
 fi
 exit "$status"
