@@ -11,4 +11,5 @@ from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action impor
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = argspecs.HOST_SELECT
     REQUIRED_IF = argspecs.HOST_SELECT_REQUIRED_IF
+    MUTUALLY_EXCLUSIVE = argspecs.HOST_REPORTS_MUTUALLY_EXCLUSIVE
     BODY = controller.host_select

@@ -10,6 +10,6 @@ from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action impor
 
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = argspecs.RESCHEDULE
-    MUTUALLY_EXCLUSIVE = argspecs.ONE_OR_MORE_INSTANCES["mutually_exclusive"]
+    MUTUALLY_EXCLUSIVE = argspecs.RESCHEDULE_MUTUALLY_EXCLUSIVE
     REQUIRED_ONE_OF = argspecs.ONE_OR_MORE_INSTANCES["required_one_of"]
     BODY = controller.reschedule

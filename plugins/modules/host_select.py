@@ -35,6 +35,7 @@ version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
+  - nimbus.compute.host_reports
   - nimbus.compute.notifications
 attributes:
   check_mode:
@@ -53,12 +54,6 @@ options:
     description:
       - Flavors by name, usually the inventory variable C(nimbus_flavors).
       - Each has C(vcpus), C(memory_mb), C(root_gb), and optionally C(ephemeral_gb), C(swap_mb), C(extra_specs).
-    type: dict
-    default: {}
-  hosts:
-    description:
-      - Compute hosts by inventory name, each with its C(nimbus_host) fact from M(nimbus.compute.host_facts).
-      - A host whose value is not such a mapping is refused, naming it.
     type: dict
     default: {}
   images:
@@ -159,7 +154,7 @@ EXAMPLES = r"""
     flavors: "{{ nimbus_flavors }}"
     images: "{{ nimbus_images }}"
     networks: "{{ nimbus_networks }}"
-    hosts: "{{ nimbus_host_reports }}"
+    compute_hosts: "{{ groups['compute'] }}"
 
 - name: Force an instance onto host compute2
   nimbus.compute.host_select:
@@ -174,7 +169,7 @@ EXAMPLES = r"""
     flavors: "{{ nimbus_flavors }}"
     images: "{{ nimbus_images }}"
     networks: "{{ nimbus_networks }}"
-    hosts: "{{ nimbus_host_reports }}"
+    compute_hosts: "{{ groups['compute'] }}"
 
 - name: Drop the claim of a failed build
   nimbus.compute.host_select:
@@ -236,7 +231,12 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runn
 
 
 def main() -> None:
-    run_module(argspecs.HOST_SELECT, controller.host_select, required_if=argspecs.HOST_SELECT_REQUIRED_IF)
+    run_module(
+        argspecs.HOST_SELECT,
+        controller.host_select,
+        required_if=argspecs.HOST_SELECT_REQUIRED_IF,
+        mutually_exclusive=argspecs.HOST_REPORTS_MUTUALLY_EXCLUSIVE,
+    )
 
 
 if __name__ == "__main__":

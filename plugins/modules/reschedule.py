@@ -23,6 +23,7 @@ version_added: 0.2.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
+  - nimbus.compute.host_reports
 attributes:
   check_mode:
     support: partial
@@ -47,12 +48,6 @@ options:
         the run.
     type: list
     elements: str
-  hosts:
-    description:
-      - Compute hosts by name with their C(nimbus_host) facts, as for M(nimbus.compute.host_select); a host whose
-        value is not such a mapping is refused, naming it.
-    type: dict
-    default: {}
   scheduler:
     description: Scheduler settings in Nova's names (C(max_attempts), the filters), see M(nimbus.compute.host_select).
     type: dict
@@ -78,7 +73,7 @@ EXAMPLES = r"""
   nimbus.compute.reschedule:
     store_path: "{{ nimbus_store_path }}"
     instance: web1
-    hosts: "{{ nimbus_host_reports }}"
+    compute_hosts: "{{ groups['compute'] }}"
     scheduler: "{{ nimbus_scheduler }}"
   register: nimbus_rescheduled
 """
@@ -129,7 +124,12 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runn
 
 
 def main() -> None:
-    run_module(argspecs.RESCHEDULE, controller.reschedule, **argspecs.ONE_OR_MORE_INSTANCES)
+    run_module(
+        argspecs.RESCHEDULE,
+        controller.reschedule,
+        mutually_exclusive=argspecs.RESCHEDULE_MUTUALLY_EXCLUSIVE,
+        required_one_of=argspecs.ONE_OR_MORE_INSTANCES["required_one_of"],
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,14 @@ STATE = {"state": {"type": "str", "default": "present", "choices": ["present", "
 LIBVIRT_URI = {"uri": {"type": "str", "default": "qemu:///system"}}
 INSTANCES_PATH = {"instances_path": {"type": "path", "default": "/var/lib/nimbus/instances"}}
 
+# The compute hosts' reports: given (hosts), or read from the store for the named hosts (compute_hosts).
+HOST_REPORTS = {
+    "hosts": {"type": "dict", "default": {}},
+    "compute_hosts": {"type": "list", "elements": "str"},
+    "host_facts_max_age": {"type": "int", "default": 300},
+}
+HOST_REPORTS_MUTUALLY_EXCLUSIVE = [("hosts", "compute_hosts")]
+
 HOST_FACTS = {
     **LIBVIRT_URI,
     **INSTANCES_PATH,
@@ -34,7 +42,7 @@ HOST_SELECT = {
     "flavors": {"type": "dict", "default": {}},
     "images": {"type": "dict", "default": {}},
     "networks": {"type": "dict", "default": {}},
-    "hosts": {"type": "dict", "default": {}},
+    **HOST_REPORTS,
     "scheduler": {"type": "dict", "default": {}},
     "replace_failed": {"type": "bool", "default": False},
 }
@@ -124,11 +132,13 @@ RESCHEDULE = {
     **STORE,
     "instance": {"type": "str"},
     "instances": {"type": "list", "elements": "str"},
-    "hosts": {"type": "dict", "default": {}},
+    **HOST_REPORTS,
     "scheduler": {"type": "dict", "default": {}},
     "failure": {"type": "str"},
     "cleanup_failure": {"type": "str"},
 }
+
+RESCHEDULE_MUTUALLY_EXCLUSIVE = [*ONE_OR_MORE_INSTANCES["mutually_exclusive"], *HOST_REPORTS_MUTUALLY_EXCLUSIVE]
 
 INSTANCE_SSH_WAIT = {
     "guests": {

@@ -42,6 +42,19 @@ def current_owner() -> dict[str, Any]:
     return {"controller": socket.gethostname(), "pid": pid, "started": process_start(pid)}
 
 
+def run_age_seconds() -> float | None:
+    """How long this run's ansible-playbook process has been running; None when /proc cannot tell."""
+    started = process_start(os.getppid())
+    try:
+        with open("/proc/uptime", encoding="utf-8") as handle:
+            uptime = float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if started is None:
+        return None
+    return max(0.0, uptime - int(started) / os.sysconf("SC_CLK_TCK"))
+
+
 def owner_is_gone(owner: Any) -> bool:
     """Whether ``owner`` is a run on this controller whose process has ended (never for another controller's)."""
     if not isinstance(owner, dict) or owner.get("controller") != socket.gethostname():

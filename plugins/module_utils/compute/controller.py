@@ -13,6 +13,7 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
     build,
+    build_owner,
     flow,
     schedule,
     server_groups,
@@ -21,6 +22,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
     reschedule as rescheduling,
 )
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache import reports_from_store
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.task_store import store_for
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import (
     check_instance_name,
@@ -41,7 +43,7 @@ def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     instances, changed = schedule.schedule_instances(
         store,
         request,
-        params["hosts"],
+        host_reports(store, params),
         params["scheduler"],
         utcnow(),
         check_mode,
@@ -71,9 +73,10 @@ def reschedule(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     """One failed attempt (``instance``), or the end of a build round for the run's ``instances``
     (build.finish_round: each failed attempt rescheduled or given up; whether another round is needed; the
     run's report)."""
+    store = store_for(params)
+    params = {**params, "hosts": host_reports(store, params)}
     if params.get("instances") is None:
         return rescheduling.run(params, check_mode)
-    store = store_for(params)
     if check_mode:
         return {"changed": False, "pending": False, "rescheduled": {}, **_report(store, params["instances"])}
     result = build.finish_round(store, params["instances"], params["hosts"], params["scheduler"], utcnow())
@@ -83,6 +86,17 @@ def reschedule(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
 def _report(store, uuids: list[str]) -> dict[str, Any]:
     report = build.build_report(store.snapshot(), uuids)
     return {"instances": report["active"], "failed_builds": report["failed"]}
+
+
+def host_reports(store, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The compute hosts' reports the scheduler sees: ``hosts`` as given, or those of ``compute_hosts`` in the store
+    (host_cache.reports_from_store: only what this run's host_facts wrote or served)."""
+    if params.get("compute_hosts") is None:
+        return params["hosts"]
+    now = utcnow()
+    return reports_from_store(
+        store.snapshot(), params["compute_hosts"], params["host_facts_max_age"], now, build_owner.run_age_seconds()
+    )
 
 
 def server_group(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -37,3 +37,31 @@ def host_placement(report: dict[str, Any] | None) -> dict[str, Any]:
     fields = {"libvirt_uri": report.get("uri"), "instances_path": report.get("instances_path")}
     fields["virt_type"] = report.get("virt_type")
     return {field: value for field, value in fields.items() if value}
+
+
+def reports_from_store(
+    state, hosts: list[str], max_age: int, now: str, run_age: float | None
+) -> dict[str, dict[str, Any]]:
+    """The scheduler's view of ``hosts``: each one's report as this run's host_facts left it in the store.
+
+    A report counts when this run's host_facts wrote it, or served it from
+    the cache (then it is at most ``max_age`` seconds older than the run's
+    start, ``run_age`` seconds before ``now``); host_facts records a host it
+    could not reach as down. A host without such a report is down for the
+    scheduler, with the reason.
+    """
+    started = parse_time(now) - timedelta(seconds=run_age or 0)
+    reports: dict[str, dict[str, Any]] = {}
+    for host in hosts:
+        report = state.host_facts(host)
+        if report is None:
+            reports[host] = {"up": False, "reason": "no host_facts report in the store"}
+        elif not report.get("updated_at") or parse_time(report["updated_at"]) < started - timedelta(seconds=max_age):
+            reports[host] = {
+                "up": False,
+                "reason": f"its host_facts report ({report.get('updated_at')}) is older than this run, "
+                f"and than max_age ({max_age} s) before it",
+            }
+        else:
+            reports[host] = report
+    return reports
