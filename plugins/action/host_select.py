@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, controller
-from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import ControllerAction
+from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import SchedulingAction
 
 
-class ActionModule(ControllerAction):
+class ActionModule(SchedulingAction):
     ARGUMENT_SPEC = argspecs.HOST_SELECT
     REQUIRED_IF = argspecs.HOST_SELECT_REQUIRED_IF
     MUTUALLY_EXCLUSIVE = argspecs.HOST_REPORTS_MUTUALLY_EXCLUSIVE

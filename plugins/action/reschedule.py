@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, controller
-from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import ControllerAction
+from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import SchedulingAction
 
 
-class ActionModule(ControllerAction):
+class ActionModule(SchedulingAction):
     ARGUMENT_SPEC = argspecs.RESCHEDULE
     MUTUALLY_EXCLUSIVE = argspecs.RESCHEDULE_MUTUALLY_EXCLUSIVE
     REQUIRED_ONE_OF = argspecs.ONE_OR_MORE_INSTANCES["required_one_of"]

@@ -18,6 +18,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import option_rules
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache import reports_from_facts
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_failure import (
     error_from_result,
     unreachable_error,
@@ -112,3 +113,20 @@ class ControllerAction(NimbusAction):
 
     def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         return type(self).BODY(args, self.check_mode)
+
+
+class SchedulingAction(ControllerAction):
+    """A controller step that schedules (host_select, reschedule) on the compute hosts' reports.
+
+    With ``compute_hosts`` it reads them from the store, where this run's
+    host_facts wrote them. Check mode writes nothing, host_facts' reports
+    included, so there the reports are this run's host_facts results as the
+    play holds them (host_cache.reports_from_facts).
+    """
+
+    def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        if self.check_mode and args.get("compute_hosts") is not None:
+            hostvars = task_vars.get("hostvars") or {}
+            facts = {host: plain((hostvars.get(host) or {}).get("nimbus_host")) for host in args["compute_hosts"]}
+            args = {**args, "hosts": reports_from_facts(facts), "compute_hosts": None}
+        return super().run_step(args, task_vars)

@@ -65,3 +65,11 @@ def reports_from_store(
         else:
             reports[host] = report
     return reports
+
+
+def reports_from_facts(facts_by_host: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The reports of this run's host_facts as the play holds them (check mode, which writes none to the store)."""
+    return {
+        host: facts if isinstance(facts, dict) else {"up": False, "reason": "no host_facts report in this run"}
+        for host, facts in facts_by_host.items()
+    }

@@ -1,7 +1,10 @@
 """The scheduler reads the compute hosts' reports from the store (host_cache.reports_from_store), both backends."""
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import controller
-from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache import reports_from_store
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache import (
+    reports_from_facts,
+    reports_from_store,
+)
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
 
 from .test_flow import FLAVORS, HOST, IMAGES, NETWORKS
@@ -52,3 +55,8 @@ def test_host_select_schedules_on_the_hosts_the_store_reports_up(store, store_pa
     }
     result = controller.host_select(params, check_mode=False)
     assert result["host"] == "fresh" and result["build_hosts"] == ["fresh"]
+
+
+def test_check_mode_takes_the_runs_facts_and_a_host_without_them_is_down():
+    reports = reports_from_facts({"c1": HOST, "c2": None})
+    assert reports == {"c1": HOST, "c2": {"up": False, "reason": "no host_facts report in this run"}}
