@@ -200,9 +200,7 @@ class BatchBench(KcliBench):
         self.batch_live.append((side, count, pair))
         seconds = self.timed(side, side.create_argv(count, pair), log)
         names = side.names(count, pair)
-        states = {name: self.virsh.domstate(name) for name in names if side.key != "ours"}
-        if side.key == "ours":
-            states = {name: self.virsh.domstate(uuid) for name in names for uuid, _ in self.store_instances(name)}
+        states = {name: self.virsh.domstate(domain) for name in names for domain in self.domains_of(side, name)}
         not_running = {name: state for name, state in states.items() if state != "running"}
         if len(states) != count or not_running:
             raise BenchError(f"{side.key}: after the create of {count}, not running: {not_running or states}; {log}")
@@ -213,7 +211,7 @@ class BatchBench(KcliBench):
 
     def delete_batch(self, side: BatchSide, count: int, pair: int, tag: str) -> float:
         names = side.names(count, pair)
-        domains = [uuid for name in names for uuid, _ in self.store_instances(name)] if side.key == "ours" else names
+        domains = [domain for name in names for domain in self.domains_of(side, name)]
         macs = [] if side.key == "ours" else [mac for name in names for mac in self.domain_macs(name)]
         log = self.logs / f"{tag}-{side.prefix(count, pair)}-delete.log"
         seconds = self.timed(side, side.delete_argv(count, pair), log)
@@ -223,6 +221,12 @@ class BatchBench(KcliBench):
         self.release_leases(macs)
         self.batch_live.remove((side, count, pair))
         return round(seconds, 3)
+
+    def domains_of(self, side: BatchSide, name: str) -> list[str]:
+        """The libvirt domains of one name: the peers name them so; ours by the uuids its store records."""
+        if side.key != "ours":
+            return [name]
+        return [uuid for uuid, _record in self.store_instances(name)]
 
     def domain_macs(self, name: str) -> list[str]:
         out = self.virsh("domiflist", name).stdout

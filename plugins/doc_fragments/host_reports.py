@@ -19,6 +19,8 @@ options:
         as this run's M(nimbus.compute.host_facts) wrote it there (or served it from there, then at most
         O(host_facts_max_age) seconds older than the run). A host without such a report, or one recorded down (its
         libvirtd or the host itself could not be reached), is down for the scheduler, with the reason.
+      - In check mode, which writes no report to the store, the reports are this run's host_facts results, the
+        C(nimbus_host) facts the play holds for those hosts.
     type: list
     elements: str
     version_added: 0.2.0
