@@ -143,6 +143,9 @@ class InstanceListStep:
             return entry
         except exceptions.InstanceDeletedDuringBuild as lost:
             return _failed(uuid, lost.message, deleted=True)
+        except exceptions.UnexpectedTaskStateError as theirs:
+            # Another run moved the instance on meanwhile: its build, which this step leaves alone.
+            return {**_failed(uuid, theirs.message), "not_ours": True}
 
     def roll_back(self, uuids: list[str], store, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, str]:
         """Remove what the failed attempts made on this host (domain, then disks); {uuid: what could not be}."""

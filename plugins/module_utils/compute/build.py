@@ -117,7 +117,9 @@ def allocate_networks(
         except exceptions.NimbusError as error:
             lost = isinstance(error, exceptions.InstanceDeletedDuringBuild)
             outcomes.append({"uuid": uuid, "failed": True, "changed": False, "msg": error.message, "deleted": lost})
-            if not lost and not flow.is_built(instance):
+            # Another run's compare-and-swap won (UnexpectedTaskStateError): its build, not a failed attempt of ours.
+            theirs = isinstance(error, exceptions.UnexpectedTaskStateError)
+            if not lost and not theirs and not flow.is_built(instance):
                 failed[uuid] = None
             continue
         outcomes.append({"uuid": uuid, "failed": False, "changed": changed})

@@ -104,3 +104,23 @@ def test_what_a_failed_step_undoes(store):
     # An instance active before this run is never torn down by a failed re-run.
     assert not build.needs_rollback(active, lost_to_delete=False)
     assert build.needs_rollback(active, lost_to_delete=True)
+
+
+def test_networking_marks_its_own_failure_and_leaves_another_runs_instance(store, monkeypatch):
+    instance = schedule_instance(store, request(), {"c1": HOST}, {}, NOW)[0]
+    uuid = instance["uuid"]
+
+    def raising(error):
+        def allocate(*args, **kwargs):
+            raise error
+
+        return allocate
+
+    # Another run's compare-and-swap won between the choice and the allocation: that run's build, untouched.
+    monkeypatch.setattr(flow, "allocate_network", raising(exceptions.UnexpectedTaskStateError(uuid, "a", "b")))
+    assert build.allocate_networks(store, [uuid], NETWORKS, LATER)["failed"]
+    assert store.snapshot().instance(uuid).get("failed_attempt") is None
+    # Its own failure waits for the round's end.
+    monkeypatch.setattr(flow, "allocate_network", raising(exceptions.NoMoreFixedIps("no address left")))
+    build.allocate_networks(store, [uuid], NETWORKS, LATER)
+    assert store.snapshot().instance(uuid)["failed_attempt"] == {"host": "c1", "cleanup_failure": None}
