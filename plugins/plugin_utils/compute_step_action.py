@@ -47,10 +47,11 @@ class ComputeStepAction(InstanceListStep, NimbusAction):
             raise exceptions.InvalidInput(
                 "instance.uuid", "is required when the step is recorded in a store (store_path or store_url)"
             )
+        recorded = flow.find_instance(store.snapshot(), uuid)
         # The host's uri, instances_path and virt_type as the claim recorded them win over the options.
-        args = flow.placement_args(args, flow.find_instance(store.snapshot(), uuid))
+        args = flow.placement_args(args, recorded)
         if self.check_mode:
-            instance = flow.find_instance(store.snapshot(), uuid) or args["instance"]
+            instance = recorded or args["instance"]
             return self.with_instance(self.execute(self.MODULE, self.module_args(args, instance), task_vars), instance)
         host = self.host_name(task_vars)
         instance, building = flow.begin_step(store, uuid, self.STEP, self.now(), host, **self.begin_updates(args))

@@ -159,9 +159,9 @@ def finish_round(
     ``pending``: an instance of the run still waits for a step, so another round is needed.
     """
     rescheduled: dict[str, str] = {}
-    for uuid in uuids:
-        instance = store.snapshot().get_instance(uuid)
-        attempt = (instance or {}).get(FAILED_ATTEMPT)
+    before = store.snapshot()
+    attempts = {uuid: (before.get_instance(uuid) or {}).get(FAILED_ATTEMPT) for uuid in uuids}
+    for uuid, attempt in attempts.items():
         if not attempt:
             continue
         moved, was_rescheduled, _changed = reschedule.reschedule(

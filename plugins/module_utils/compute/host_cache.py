@@ -34,9 +34,8 @@ def host_placement(report: dict[str, Any] | None) -> dict[str, Any]:
     The build steps and the delete read them from the record (flow.placement_args).
     """
     report = report or {}
-    fields = {"libvirt_uri": report.get("uri"), "instances_path": report.get("instances_path")}
-    fields["virt_type"] = report.get("virt_type")
-    return {field: value for field, value in fields.items() if value}
+    fields = {"libvirt_uri": "uri", "instances_path": "instances_path", "virt_type": "virt_type"}
+    return {field: report[key] for field, key in fields.items() if report.get(key)}
 
 
 def reports_from_store(
