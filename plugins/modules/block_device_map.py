@@ -161,14 +161,14 @@ instance:
   type: dict
 """
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, compute_host
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, host_disks
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.configdrive import HAS_PYCDLIB, PYCDLIB_IMPORT_ERROR
 
 
 def main() -> None:
     requirements = [("pycdlib", HAS_PYCDLIB, PYCDLIB_IMPORT_ERROR)]
-    run_module(argspecs.BLOCK_DEVICE_MAP, compute_host.block_device_map, requirements, **argspecs.ONE_OR_MORE_INSTANCES)
+    run_module(argspecs.BLOCK_DEVICE_MAP, host_disks.block_device_map, requirements, **argspecs.ONE_OR_MORE_INSTANCES)
 
 
 if __name__ == "__main__":

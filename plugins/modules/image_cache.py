@@ -62,12 +62,12 @@ removed:
   sample: [/var/lib/nimbus/instances/_base/2ddef011c0a5f1f0e5b0d6f9a1e4c7b3d2a9e8f7c6b5a4d3e2f1a0b9c8d7e6f5]
 """
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, compute_host
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, host_disks
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
 
 
 def main() -> None:
-    run_module(argspecs.IMAGE_CACHE, compute_host.image_cache)
+    run_module(argspecs.IMAGE_CACHE, host_disks.image_cache)
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ instance:
   type: dict
 """
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, compute_host
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, host_domains
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.xmlutil import HAS_LXML, LXML_IMPORT_ERROR
@@ -140,7 +140,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.virt.xmlutil import
 def main() -> None:
     run_module(
         argspecs.LIBVIRT_DOMAIN,
-        compute_host.libvirt_domain,
+        host_domains.libvirt_domain,
         [("libvirt-python", HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR), ("lxml", HAS_LXML, LXML_IMPORT_ERROR)],
         **argspecs.ONE_OR_MORE_INSTANCES,
     )

@@ -17,9 +17,8 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import guest_wait
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput, shown
-from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import check_safe_name, check_user_data
-from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.host_state import check_host_reports
-from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import check_path, check_url_option
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name, check_user_data
+from ansible_collections.nimbus.compute.plugins.module_utils.store.store_options import check_path, check_url_option
 
 # The libvirt drivers nimbus can drive: QEMU/KVM, and libvirt's mock driver that the tests use.
 LIBVIRT_DRIVERS = ("qemu", "test")
@@ -53,6 +52,16 @@ def check_wait_timeout(field: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_WAIT_TIMEOUT:
         raise InvalidInput(field, f"must be an integer from 0 to {MAX_WAIT_TIMEOUT} (seconds), got {shown(value)}")
     return value
+
+
+def check_host_reports(field: str, hosts: Any) -> dict[str, dict[str, Any]]:
+    """Hosts by name with their ``nimbus_host`` facts, as host_select and reschedule take them."""
+    if not isinstance(hosts, dict):
+        raise InvalidInput(field, "must be a mapping of host names to their nimbus_host facts (from host_facts)")
+    for host, report in hosts.items():
+        if not isinstance(report, dict):
+            raise InvalidInput(f"{field}.{host}", "must be the host's nimbus_host facts (from host_facts)")
+    return hosts
 
 
 RULES: dict[str, Callable[[str, Any], Any]] = {

@@ -8,7 +8,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import server_group as group_obj
-from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import check_safe_name
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import retry_on_conflict
 
 

@@ -12,8 +12,6 @@ import os
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.network.model import network_data_from_network_info
-from ansible_collections.nimbus.compute.plugins.module_utils.virt.configdrive import meta_data_for
 
 REQUIRED_FIELDS = {
     "block_device_map": ("uuid", "name", "hostname", "flavor", "image"),
@@ -25,34 +23,6 @@ def require_fields(instance: dict[str, Any], module: str) -> None:
     missing = [field for field in REQUIRED_FIELDS[module] if not instance.get(field)]
     if missing:
         raise exceptions.InvalidInput("instance", f"must contain {', '.join(missing)} for {module}")
-
-
-def block_device_spec(
-    instance: dict[str, Any],
-    instances_path: str,
-    user_data: str | None,
-    admin_pass: str | None,
-    files: Any = None,
-) -> dict[str, Any]:
-    """What virt.block_device needs: the block device mapping, image, flavor disk sizes, config drive."""
-    require_fields(instance, "block_device_map")
-    return {
-        "uuid": instance["uuid"],
-        "instances_path": instances_path,
-        "image": instance["image"],
-        "root_gb": instance["flavor"]["root_gb"],
-        "ephemeral_gb": instance["flavor"].get("ephemeral_gb") or 0,
-        "swap_mb": instance["flavor"].get("swap_mb") or 0,
-        # None for a record made before mappings existed: the flavor's disks then.
-        "block_device_mapping": instance.get("block_device_mapping"),
-        "config_drive": {
-            "meta_data": meta_data_for(instance, admin_pass),
-            "network_data": network_data_from_network_info(instance.get("network_info") or []),
-            "user_data": user_data,
-            "format": instance.get("config_drive_format"),
-            "files": files,
-        },
-    }
 
 
 def _interface(vif: dict[str, Any]) -> dict[str, Any]:

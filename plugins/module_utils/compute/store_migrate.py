@@ -16,15 +16,10 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput, StoreError
 from ansible_collections.nimbus.compute.plugins.module_utils.store import consistency, pg_schema
-from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import (
-    URL_ENV,
-    check_path,
-    check_url,
-    store_url,
-    url_field,
-)
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import store_url, url_field
 from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
 from ansible_collections.nimbus.compute.plugins.module_utils.store.pg_store import PostgresStore
+from ansible_collections.nimbus.compute.plugins.module_utils.store.store_options import URL_ENV, check_path, check_url
 
 RECORD_KINDS = ("instances", "server_groups", "claims", "ports", "host_facts")
 

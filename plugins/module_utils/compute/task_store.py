@@ -9,11 +9,11 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import notifications
 from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import (
-    URL_ENV,
     open_store,
     store_url,
     url_field,
 )
+from ansible_collections.nimbus.compute.plugins.module_utils.store.store_options import URL_ENV
 
 
 def store_for(params: dict[str, Any]):

@@ -19,6 +19,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import I
 from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import config_drive, request_spec, states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.block_device import validate_block_device_mapping
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name, check_user_data
 
 REQUEST_KEYS = frozenset(
     {
@@ -43,10 +44,6 @@ REQUEST_KEYS = frozenset(
 SECRET_KEYS = frozenset({"user_data", "admin_pass", "files"})
 INSTANCE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 INSTANCE_NAME_RULE = "must be 1-63 characters of letters, digits and '-', starting with a letter or digit"
-# Characters that would break XML, paths or log lines if a name were pasted into them.
-UNSAFE_NAME_CHARS = frozenset("<>&'\"/\\")
-MAX_NAME_LEN = 255
-MAX_USER_DATA_BYTES = 65535
 MAX_METADATA_LEN = 255
 DISK_FORMATS = ("qcow2", "raw")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -67,23 +64,6 @@ def utcnow() -> str:
     """Now as ISO 8601 UTC with a 'Z', to the millisecond: steps take well under a second."""
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     return now.isoformat(timespec="milliseconds") + "Z"
-
-
-def check_safe_name(field: str, value: Any) -> str:
-    """A name that is safe to put into XML, paths and logs: InvalidInput otherwise."""
-    rule = (
-        f"must be a non-empty string of at most {MAX_NAME_LEN} characters without whitespace, "
-        "'/', '\\', '..' or any of < > & ' \""
-    )
-    if (
-        not isinstance(value, str)
-        or not value
-        or len(value) > MAX_NAME_LEN
-        or ".." in value
-        or any(c.isspace() or c in UNSAFE_NAME_CHARS or not c.isprintable() for c in value)
-    ):
-        raise InvalidInput(field, f"{rule}, got {shown(value)}")
-    return value
 
 
 def check_instance_name(field: str, value: Any) -> str:
@@ -233,18 +213,6 @@ def _normalise_public_keys(value: Any) -> dict[str, str]:
         if not key.strip() or "\n" in key.strip() or "\r" in key:
             raise InvalidInput(f"public_keys.{name}", "must be one line of an OpenSSH public key")
     return {name: key.strip() for name, key in keys.items()}
-
-
-def check_user_data(field: str, value: Any) -> str | None:
-    """User data as Nova takes it (at most 65535 bytes); host_select's request and block_device_map share it."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(field, "must be a string")
-    size = len(value.encode("utf-8"))
-    if size > MAX_USER_DATA_BYTES:
-        raise InvalidInput(field, f"must be at most {MAX_USER_DATA_BYTES} bytes, got {size}")
-    return value
 
 
 def _optional_string(field: str, value: Any) -> str | None:

@@ -15,7 +15,6 @@ import dataclasses
 import math
 from typing import Any
 
-from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.block_device import is_boot_from_volume
 
 
@@ -171,16 +170,6 @@ def host_state_from_usage(
         instance_uuids=list(usage["instance_uuids"]),
         instance_count=int(usage["instances"]),
     )
-
-
-def check_host_reports(field: str, hosts: Any) -> dict[str, dict[str, Any]]:
-    """Hosts by name with their ``nimbus_host`` facts, as host_select and reschedule take them."""
-    if not isinstance(hosts, dict):
-        raise InvalidInput(field, "must be a mapping of host names to their nimbus_host facts (from host_facts)")
-    for host, report in hosts.items():
-        if not isinstance(report, dict):
-            raise InvalidInput(f"{field}.{host}", "must be the host's nimbus_host facts (from host_facts)")
-    return hosts
 
 
 def build_host_states(

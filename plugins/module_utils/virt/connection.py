@@ -21,6 +21,10 @@ except ImportError:
     LIBVIRT_IMPORT_ERROR = traceback.format_exc()
 
 
+# The URI a step uses when neither the instance's record nor the task names one.
+DEFAULT_URI = "qemu:///system"
+
+
 class HypervisorUnavailable(VirtError):
     """The libvirt daemon at ``uri`` cannot be reached (Nova's HypervisorUnavailable)."""
 

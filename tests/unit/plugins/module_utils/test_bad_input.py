@@ -23,8 +23,8 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.nimbus.compute.plugins.filter import delete_names
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import controller, option_rules, reschedule
-from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance
-from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import URL_FORM
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import field_rules, instance
+from ansible_collections.nimbus.compute.plugins.module_utils.store.store_options import URL_FORM
 
 REPO = pathlib.Path(__file__).resolve().parents[4]
 TARGET = REPO / "tests" / "integration" / "targets" / "bad_input"
@@ -66,7 +66,7 @@ def case_args(case: dict) -> tuple[dict, dict, dict, dict]:
     """(request, flavors, images, networks) of a table entry, as the target builds them."""
     request = merged(BASE_REQUEST, case.get("change", {}))
     if case.get("oversized_user_data"):
-        request["user_data"] = "x" * (instance.MAX_USER_DATA_BYTES + 1)
+        request["user_data"] = "x" * (field_rules.MAX_USER_DATA_BYTES + 1)
     if case.get("long_metadata"):
         request["metadata"] = {"role": "r" * (instance.MAX_METADATA_LEN + 1)}
     return (

@@ -1,7 +1,7 @@
-"""Lists in, lists out: a compute-host step over several instances (compute_host.each_instance)."""
+"""Lists in, lists out: a compute-host step over several instances (per_instance.each_instance)."""
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import compute_host
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import host_domains, per_instance
 
 
 def test_one_failure_does_not_stop_the_others_and_the_step_names_it():
@@ -15,7 +15,7 @@ def test_one_failure_does_not_stop_the_others_and_the_step_names_it():
             raise PermissionError(13, "Permission denied", "/var/lib/nimbus/instances/c")
         return {"changed": record["uuid"] == "a"}
 
-    result = compute_host.each_instance(["a", {"uuid": "b"}, "c", "d"], work)
+    result = per_instance.each_instance(["a", {"uuid": "b"}, "c", "d"], work)
     assert seen == ["a", "b", "c", "d"]
     assert [(entry["uuid"], entry["failed"], entry["changed"]) for entry in result["instances"]] == [
         ("a", False, True),
@@ -32,7 +32,7 @@ def test_one_failure_does_not_stop_the_others_and_the_step_names_it():
 
 
 def test_all_well_is_no_failure():
-    result = compute_host.each_instance(["a"], lambda record: {"changed": False})
+    result = per_instance.each_instance(["a"], lambda record: {"changed": False})
     assert result == {"changed": False, "instances": [{"uuid": "a", "failed": False, "changed": False}]}
 
 
@@ -65,7 +65,7 @@ def test_a_list_spawns_each_instance_and_one_bad_record_fails_alone():
         "virt_type": "qemu",
         "wait_timeout": 5,
     }
-    result = compute_host.libvirt_domain(params, False)
+    result = host_domains.libvirt_domain(params, False)
     assert [(entry["uuid"], entry["failed"]) for entry in result["instances"]] == [
         (good["uuid"], False),
         (bad["uuid"], True),
@@ -78,7 +78,7 @@ def test_a_list_spawns_each_instance_and_one_bad_record_fails_alone():
 def test_domains_of_a_list_go_on_one_connection_each_missing_one_unchanged():
     # libvirt's test driver: no domain of these uuids exists, so each is already gone.
     params = {"instances": ["0e1b6f5c-9d37-4c64-9f43-111111111111", {"uuid": "0e1b6f5c-9d37-4c64-9f43-222222222222"}]}
-    result = compute_host.libvirt_domain({**params, "state": "absent", "uri": "test:///default"}, False)
+    result = host_domains.libvirt_domain({**params, "state": "absent", "uri": "test:///default"}, False)
     assert result == {
         "changed": False,
         "instances": [

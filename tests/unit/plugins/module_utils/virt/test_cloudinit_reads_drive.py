@@ -21,7 +21,7 @@ import pycdlib
 import pytest
 import yaml
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, steps
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow, host_disks
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import configdrive
 
 REPO = pathlib.Path(__file__).resolve().parents[5]
@@ -77,7 +77,7 @@ def drive_files(schedule_and_allocate):
         store_path = str(tmp_path / "store.json")
         allocated = schedule_and_allocate(store_path, request, FLAVORS, IMAGES, NETWORKS, {"compute1": HOST})
         instance = flow.compute_view(allocated["instance"])
-        spec = steps.block_device_spec(instance, str(tmp_path), request["user_data"], request["admin_pass"], files)
+        spec = host_disks.block_device_spec(instance, str(tmp_path), request["user_data"], request["admin_pass"], files)
         return allocated["instance"], configdrive.with_random_seed(configdrive.drive_files(spec["config_drive"]))
 
     return make

@@ -1,0 +1,69 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Body of libvirt_domain, which runs on a compute host: Nova's driver spawn and destroy."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import steps
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.per_instance import each_instance, instance_uuid
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import driver
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import open_connection
+
+# Domains of one host started or destroyed at once: QEMU's start and its exit on destroy are mostly waiting.
+DOMAIN_WORKERS = 8
+
+
+def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    if params.get("instances") is not None:
+        return domains_of_instances(params, check_mode)
+    instance = params["instance"]
+    conn = open_connection(params["uri"])
+    try:
+        if params["state"] == "absent":
+            return driver.destroy(conn, instance_uuid(instance), check_mode)
+        spec = steps.domain_spec(instance, params["virt_type"])
+        return driver.spawn(
+            conn,
+            spec,
+            instance.get("network_info") or [],
+            instance.get("hostname") or instance["name"],
+            check_mode,
+            timeout=params["wait_timeout"],
+        )
+    finally:
+        conn.close()
+
+
+def domains_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """libvirt_domain for a list, one connection per URI: each instance's domain spawned (as driver.spawn does for
+    one), or destroyed and undefined with state=absent. One instance's failure does not stop the others."""
+    connections: dict[str, Any] = {}
+    opening = threading.Lock()
+
+    def connection(record: dict[str, Any]) -> Any:
+        uri = record.get("libvirt_uri") or params["uri"]
+        with opening:
+            if uri not in connections:
+                connections[uri] = open_connection(uri)
+            return connections[uri]
+
+    def destroy(record: dict[str, Any]) -> dict[str, Any]:
+        return driver.destroy(connection(record), instance_uuid(record), check_mode)
+
+    def spawn(record: dict[str, Any]) -> dict[str, Any]:
+        spec = steps.domain_spec(record, record.get("virt_type") or params["virt_type"])
+        hostname = record.get("hostname") or record["name"]
+        network_info = record.get("network_info") or []
+        return driver.spawn(
+            connection(record), spec, network_info, hostname, check_mode, timeout=params["wait_timeout"]
+        )
+
+    try:
+        work = destroy if params["state"] == "absent" else spawn
+        return each_instance(params["instances"], work, workers=DOMAIN_WORKERS)
+    finally:
+        for conn in connections.values():
+            conn.close()
