@@ -9,7 +9,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import steps
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.per_instance import each_instance, instance_uuid
-from ansible_collections.nimbus.compute.plugins.module_utils.virt import driver
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import driver, vif
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import open_connection
 
 # Domains of one host started or destroyed at once: QEMU's start and its exit on destroy are mostly waiting.
@@ -53,17 +53,44 @@ def domains_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, 
     def destroy(record: dict[str, Any]) -> dict[str, Any]:
         return driver.destroy(connection(record), instance_uuid(record), check_mode)
 
-    def spawn(record: dict[str, Any]) -> dict[str, Any]:
+    # Each spawn's spec and the DHCP entries added for it. libvirt updates a
+    # network's DHCP hosts one at a time and reloads the network's firewall
+    # rules on each (~0.2 s here), holding the network driver that defining
+    # and starting a domain need too: all entries first, then the domains
+    # start together without queueing behind the updates (measured with ten:
+    # 4.8-5.1 s against 5.6 s interleaved, 7.5 s pipelined).
+    prepared: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]] = {}
+
+    def reserve(record: dict[str, Any]) -> None:
+        # The spec first: a record no domain can be built from gets no DHCP entry.
         spec = steps.domain_spec(record, record.get("virt_type") or params["virt_type"])
-        hostname = record.get("hostname") or record["name"]
+        network_info = record.get("network_info") or []
+        prepared[record["uuid"]] = (
+            spec,
+            vif.plug_vif_entries(connection(record), network_info, _hostname(record), check_mode),
+        )
+
+    def spawn(record: dict[str, Any]) -> dict[str, Any]:
+        spec, reserved = prepared[record["uuid"]]
         network_info = record.get("network_info") or []
         return driver.spawn(
-            connection(record), spec, network_info, hostname, check_mode, timeout=params["wait_timeout"]
+            connection(record),
+            spec,
+            network_info,
+            _hostname(record),
+            check_mode,
+            timeout=params["wait_timeout"],
+            reserved=reserved,
         )
 
     try:
-        work = destroy if params["state"] == "absent" else spawn
-        return each_instance(params["instances"], work, workers=DOMAIN_WORKERS)
+        if params["state"] == "absent":
+            return each_instance(params["instances"], destroy, workers=DOMAIN_WORKERS)
+        return each_instance(params["instances"], spawn, workers=DOMAIN_WORKERS, prepare=reserve)
     finally:
         for conn in connections.values():
             conn.close()
+
+
+def _hostname(record: dict[str, Any]) -> str:
+    return record.get("hostname") or record["name"]

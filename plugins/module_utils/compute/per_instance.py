@@ -18,31 +18,46 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_fail
 
 
 def each_instance(
-    records: list[Any], work: Callable[[dict[str, Any]], dict[str, Any]], workers: int = 1
+    records: list[Any],
+    work: Callable[[dict[str, Any]], dict[str, Any]],
+    workers: int = 1,
+    prepare: Callable[[dict[str, Any]], Any] | None = None,
 ) -> dict[str, Any]:
     """``work`` on each instance of a list, per instance its result or its fault, reported in the list's order.
 
     With ``workers`` > 1 the instances are worked on by that many threads at
     once (libvirt's calls release the GIL and a connection serves several
-    threads). The module fails when one instance did, and still reports every
-    instance under ``instances`` (lists in, lists out): the controller records each.
+    threads). ``prepare``, when given, first runs for every instance, one
+    after the other: for what the host does one at a time anyway, so that the
+    threads' work does not queue behind it. An instance whose ``prepare``
+    failed is not worked on. The module fails when one instance did, and still
+    reports every instance under ``instances`` (lists in, lists out): the
+    controller records each.
     """
+    entries = [entry if isinstance(entry, dict) else {"uuid": entry} for entry in records]
 
-    def one(entry: Any) -> dict[str, Any]:
-        record = entry if isinstance(entry, dict) else {"uuid": entry}
+    def attempt(step: Callable[[dict[str, Any]], Any], record: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        """``step(record)``, or the instance's failure when it raised one."""
         try:
-            outcome = work(record)
+            return step(record), None
         except exceptions.NimbusError as error:
-            outcome = _failure(error)
+            return None, _failure(error)
         except OSError as error:
             # As module_runner: the host's own filesystem failed, another host may do better.
-            outcome = _failure(exceptions.VirtError(str(error), errno=error.errno, filename=error.filename))
-        return {"uuid": record.get("uuid"), "failed": False, **outcome}
+            return None, _failure(exceptions.VirtError(str(error), errno=error.errno, filename=error.filename))
 
-    if workers <= 1 or len(records) <= 1:
-        return instances_result([one(entry) for entry in records])
-    with ThreadPoolExecutor(max_workers=min(workers, len(records))) as pool:
-        return instances_result(list(pool.map(one, records)))
+    def one(record: dict[str, Any], failure: dict[str, Any] | None) -> dict[str, Any]:
+        if failure is None:
+            outcome, failure = attempt(work, record)
+            if failure is None:
+                return {"uuid": record.get("uuid"), "failed": False, **outcome}
+        return {"uuid": record.get("uuid"), "failed": False, **failure}
+
+    prepared = [(record, attempt(prepare, record)[1] if prepare is not None else None) for record in entries]
+    if workers <= 1 or len(entries) <= 1:
+        return instances_result([one(record, failure) for record, failure in prepared])
+    with ThreadPoolExecutor(max_workers=min(workers, len(entries))) as pool:
+        return instances_result(list(pool.map(lambda pair: one(*pair), prepared)))
 
 
 def _failure(error: exceptions.NimbusError) -> dict[str, Any]:

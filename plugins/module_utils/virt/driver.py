@@ -15,7 +15,7 @@ redefined, destroyed or undefined: spawn and destroy fail naming it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
@@ -208,30 +208,35 @@ def spawn(
     hostname: str,
     check_mode: bool,
     timeout: float = 60,
+    reserved: Iterable[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """Make the instance's domain defined as ``spec`` says and running: {changed, power_state, domain_xml, diff}."""
+    """Make the instance's domain defined as ``spec`` says and running: {changed, power_state, domain_xml, diff}.
+
+    ``reserved``: the (network, MAC) DHCP entries the caller already added for
+    this spawn (vif.plug_vif_entries), undone with the rest when it fails.
+    """
     xml = domain_xml.build_domain_xml(spec)
     uuid = domain_xml.canonical_spec(spec)["uuid"]
-    domain = lookup_domain(conn, uuid)
-    before = _domain_xml_of(domain) if domain else None
-    if before is not None and not defined_for(before, uuid):
-        raise _refusal(
-            DomainNotOwned,
-            domain,
-            before,
-            uuid,
-            "uuid",
-            "the build stops here, and not for another host, where it would be a second guest",
-        )
-    check_name_free(conn, spec["name"], uuid)
-    same = before is not None and domain_xml.recorded_spec_digest(before) == domain_xml.domain_spec_digest(spec)
-    state = _domain_power_state(domain) if domain else NOSTATE
-    actions = spawn_actions(domain is not None, same, bool(domain and domain.isActive()), state)
-
-    plugged: list[tuple[str, str]] = []
+    plugged: list[tuple[str, str]] = list(reserved)
     defined = False
+    before = None
     try:
-        plugged = vif.plug_vif_entries(conn, network_info, hostname, check_mode)
+        domain = lookup_domain(conn, uuid)
+        before = _domain_xml_of(domain) if domain else None
+        if before is not None and not defined_for(before, uuid):
+            raise _refusal(
+                DomainNotOwned,
+                domain,
+                before,
+                uuid,
+                "uuid",
+                "the build stops here, and not for another host, where it would be a second guest",
+            )
+        check_name_free(conn, spec["name"], uuid)
+        same = before is not None and domain_xml.recorded_spec_digest(before) == domain_xml.domain_spec_digest(spec)
+        state = _domain_power_state(domain) if domain else NOSTATE
+        actions = spawn_actions(domain is not None, same, bool(domain and domain.isActive()), state)
+        plugged += vif.plug_vif_entries(conn, network_info, hostname, check_mode)
         if not check_mode:
             if DEFINE in actions:
                 domain = _run(f"define domain {spec['name']}", lambda: conn.defineXML(xml))

@@ -2,6 +2,8 @@
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import host_domains, per_instance
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import vif
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import open_connection
 
 
 def test_one_failure_does_not_stop_the_others_and_the_step_names_it():
@@ -95,4 +97,98 @@ def test_domains_of_a_list_go_on_one_connection_each_missing_one_unchanged():
                 "diff": {"before": "", "after": ""},
             },
         ],
+    }
+
+
+def test_prepare_runs_for_every_instance_first_and_a_failed_one_is_not_worked_on():
+    order = []
+
+    def prepare(record):
+        order.append(("prepare", record["uuid"]))
+        if record["uuid"] == "b":
+            raise exceptions.VirtError("libvirt network n1 does not exist on this host", network="n1")
+
+    def work(record):
+        order.append(("work", record["uuid"]))
+        return {"changed": True}
+
+    result = per_instance.each_instance(["a", "b", "c"], work, workers=2, prepare=prepare)
+    assert order[:3] == [("prepare", "a"), ("prepare", "b"), ("prepare", "c")]
+    assert sorted(order[3:]) == [("work", "a"), ("work", "c")]
+    assert [(entry["uuid"], entry["failed"]) for entry in result["instances"]] == [
+        ("a", False),
+        ("b", True),
+        ("c", False),
+    ]
+    assert result["msg"] == "instance b: libvirt network n1 does not exist on this host"
+
+
+def _dhcp_hosts(conn):
+    return vif.dhcp_hosts(conn.networkLookupByName("default").XMLDesc(0))
+
+
+def test_a_list_reserves_dhcp_first_and_a_refused_spawn_gives_its_entry_back():
+    # test:///default keeps its state while a connection is open: the step's own connection shares it.
+    conn = open_connection("test:///default")
+    try:
+        good = {
+            **_record("0e1b6f5c-9d37-4c64-9f43-555555555555", "list-dhcp"),
+            "network_info": [_vif("fa:16:3e:00:00:51", "192.168.122.51")],
+        }
+        # "test" is the test driver's own domain: the spawn of an instance of that name is refused.
+        refused = {
+            **_record("0e1b6f5c-9d37-4c64-9f43-666666666666", "test"),
+            "network_info": [_vif("fa:16:3e:00:00:52", "192.168.122.52")],
+        }
+        params = {"state": "present", "uri": "test:///default", "virt_type": "qemu", "wait_timeout": 5}
+        result = host_domains.libvirt_domain({**params, "instances": [good, refused]}, False)
+        assert [(entry["uuid"], entry["failed"]) for entry in result["instances"]] == [
+            (good["uuid"], False),
+            (refused["uuid"], True),
+        ]
+        assert "test" in result["instances"][1]["msg"]
+        assert [entry["mac"] for entry in _dhcp_hosts(conn)] == ["fa:16:3e:00:00:51"]
+        assert conn.lookupByUUIDString(good["uuid"]).isActive()
+        host_domains.libvirt_domain({**params, "state": "absent", "instances": [good["uuid"]]}, False)
+        assert _dhcp_hosts(conn) == []
+    finally:
+        conn.close()
+
+
+def _record(uuid, name):
+    return {
+        "uuid": uuid,
+        "name": name,
+        "flavor": {"name": "m1.tiny", "vcpus": 1, "memory_mb": 256, "root_gb": 1},
+        "image": {"name": "tiny", "sha256": "a" * 64},
+        "block_device_info": {
+            "instance_dir": f"/nonexistent/{name}",
+            "disks": [
+                {
+                    "device_name": "vda",
+                    "bus": "virtio",
+                    "type": "disk",
+                    "format": "qcow2",
+                    "boot_index": 0,
+                    "path": f"/nonexistent/{name}/disk",
+                }
+            ],
+        },
+    }
+
+
+def _vif(mac, ip):
+    return {
+        "id": f"port-{mac[-2:]}",
+        "address": mac,
+        "type": "bridge",
+        "network": {
+            "id": "default",
+            "label": "default",
+            "bridge": "virbr0",
+            "meta": {"mtu": 1500, "dhcp": True, "libvirt_network": "default"},
+            "subnets": [
+                {"cidr": "192.168.122.0/24", "version": 4, "ips": [{"address": ip, "type": "fixed", "version": 4}]}
+            ],
+        },
     }
