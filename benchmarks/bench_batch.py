@@ -15,6 +15,11 @@ For each count of --counts (default 1,10,20), alternating the sides over
   virsh         a shell loop of qemu-img create (overlay) + virsh create (transient
                 domain of the same sizes, disk and network), then virsh destroy + rm:
                 the floor, no state, no checks
+  community.libvirt
+                ansible-playbook peers/community_libvirt_create_many.yml: the six jobs of
+                bench_create.py's peer (overlay, seed files, seed ISO, DHCP entry, define,
+                start), each task looping over the names as users write it; then
+                peers/community_libvirt_delete_many.yml
 
 after one uncounted warm-up of each side at the smallest count. After every
 create, untimed: all N domains are running; after every delete: none is left
@@ -25,7 +30,11 @@ ansible-playbook's own. Prints the medians and the ratios against issue 20's
 goals (1: create <= 2x kcli, delete <= 1.5x; 10: create <= 1x the threaded
 plan, delete <= 0.5x the plan's delete; 20: create <= 1.2x the virsh loop;
 reported, not enforced) and writes the same as JSON. kcli is set up as
-bench_kcli.py sets it up. Exits non-zero only when a run or a check fails.
+bench_kcli.py sets it up. A peer whose run fails is reported (FAILED, and
+under "errors" in the JSON; its leftovers deleted) and the benchmark goes on:
+kcli's threaded plan of twenty fails here at times ("pool has asynchronous
+jobs running"). Exits non-zero only when a run or a check of ours fails, or
+the benchmark itself does.
 """
 
 from __future__ import annotations
@@ -176,10 +185,47 @@ class VirshLoop(BatchSide):
         return ["sh", str(self.script(count, pair, delete=True))]
 
 
+class CommunityLibvirtLoop(BatchSide):
+    """The equal-work community.libvirt playbook (peers/community_libvirt_create_many.yml), each task looping."""
+
+    key = "community.libvirt"
+
+    def extra_vars(self, count: int, pair: int) -> str:
+        prefix = self.b.ip_prefix
+        vms = [{"name": name, "index": index} for index, name in enumerate(self.names(count, pair), start=1)]
+        return json.dumps(
+            {
+                "peer_vms": vms,
+                "peer_network": self.b.args.network,
+                "peer_ip_prefix": prefix,
+                "peer_base_image": str(self.b.pool_path / self.b.image_volume),
+                "peer_instances_path": str(self.b.pool_path),
+                "peer_libvirt_uri": self.b.args.uri,
+                "peer_memory_mb": self.b.flavor["memory_mb"],
+                "peer_vcpus": self.b.flavor["vcpus"],
+                "peer_disk_size": f"{self.b.flavor['root_gb']}G",
+            }
+        )
+
+    def create_argv(self, count: int, pair: int) -> list[str]:
+        playbook = str(BENCH / "peers/community_libvirt_create_many.yml")
+        return [*self.b.playbook, playbook, "-e", self.extra_vars(count, pair)]
+
+    def delete_argv(self, count: int, pair: int) -> list[str]:
+        playbook = str(BENCH / "peers/community_libvirt_delete_many.yml")
+        return [*self.b.playbook, playbook, "-e", self.extra_vars(count, pair)]
+
+
 class BatchBench(KcliBench):
     def __init__(self, args: argparse.Namespace) -> None:
         super().__init__(args)
-        self.batch_sides = [OursBatch(self, "a"), KcliPlan(self, "b"), KcliThreaded(self, "c"), VirshLoop(self, "d")]
+        self.batch_sides = [
+            OursBatch(self, "a"),
+            KcliPlan(self, "b"),
+            KcliThreaded(self, "c"),
+            VirshLoop(self, "d"),
+            CommunityLibvirtLoop(self, "e"),
+        ]
         self.batch_live: list[tuple[BatchSide, int, int]] = []
 
     def preflight(self) -> None:
@@ -188,6 +234,7 @@ class BatchBench(KcliBench):
         clash = sorted(name for name in existing if name.startswith("bench-n"))
         if clash:
             raise BenchError(f"domains from an earlier run still exist: {clash}; delete them first")
+        self.ip_prefix = self.virsh.network_prefix(self.args.network)
 
     def timed(self, side: BatchSide, argv: list[str], log: Path) -> float:
         rc, seconds = self._spawn(argv, log, side.env())
@@ -248,38 +295,62 @@ class BatchBench(KcliBench):
     def run(self) -> dict:
         loads = [os.getloadavg()[0]]
         smallest = min(self.args.counts)
-        warmup = {}
+        warmup: dict[str, float | None] = {}
         for side in self.batch_sides:  # uncounted: page cache, .pyc, libvirt connections
-            warmup[side.key] = self.create_batch(side, smallest, 0, "warmup-batch")["create"]
-            self.delete_batch(side, smallest, 0, "warmup-batch")
-            print(f"warm-up {side.key:<14} create of {smallest}: {warmup[side.key]:7.3f} s (not counted)", flush=True)
+            outcome = self.lifecycle(side, smallest, 0, "warmup-batch")
+            warmup[side.key] = outcome.get("create")
+            shown = f"{outcome['create']:7.3f} s" if "create" in outcome else f"FAILED: {outcome['error']}"
+            print(f"warm-up {side.key:<17} create of {smallest}: {shown} (not counted)", flush=True)
         runs = []
         for count in self.args.counts:
             for pair in range(1, self.args.pairs + 1):
                 for side in self.batch_sides:
-                    run = {
-                        "count": count,
-                        "pair": pair,
-                        "side": side.key,
-                        **self.create_batch(side, count, pair, "run"),
-                    }
-                    run["delete"] = self.delete_batch(side, count, pair, "run")
+                    run = {"count": count, "pair": pair, "side": side.key, **self.lifecycle(side, count, pair, "run")}
                     runs.append(run)
+                    if "error" in run:
+                        print(f"{count:3d} x  pair {pair}  {side.key:<17} FAILED: {run['error']}", flush=True)
+                        continue
                     steps = "  ".join(f"{k} {v:.2f}" for k, v in run.get("steps", {}).items())
                     print(
-                        f"{count:3d} x  pair {pair}  {side.key:<14} create {run['create']:7.3f} s  "
+                        f"{count:3d} x  pair {pair}  {side.key:<17} create {run['create']:7.3f} s  "
                         f"delete {run['delete']:7.3f} s  {steps}",
                         flush=True,
                     )
         loads.append(os.getloadavg()[0])
         return self.summarize_batches(runs, warmup, loads)
 
+    def lifecycle(self, side: BatchSide, count: int, pair: int, tag: str) -> dict:
+        """One timed create and delete of a side. A peer that fails is reported (its leftovers deleted, untimed)
+        and the benchmark goes on; ours failing stops it."""
+        try:
+            run = self.create_batch(side, count, pair, tag)
+            run["delete"] = self.delete_batch(side, count, pair, tag)
+            return run
+        except BenchError as error:
+            if side.key == "ours":
+                raise
+            self.remove_leftovers(side, count, pair)
+            return {"error": str(error).splitlines()[0]}
+
+    def remove_leftovers(self, side: BatchSide, count: int, pair: int) -> None:
+        subprocess.run(side.delete_argv(count, pair), env=side.env(), cwd=REPO, check=False, capture_output=True)
+        for name in side.names(count, pair):
+            for domain in self.domains_of(side, name):
+                if self.virsh.domstate(domain) is not None:
+                    subprocess.run(["virsh", "-q", "-c", self.args.uri, "destroy", domain], check=False)
+                    subprocess.run(["virsh", "-q", "-c", self.args.uri, "undefine", domain], check=False)
+        if (side, count, pair) in self.batch_live:
+            self.batch_live.remove((side, count, pair))
+
     def summarize_batches(self, runs: list[dict], warmup: dict, loads: list[float]) -> dict:
         medians: dict[str, dict] = {}
         for count in self.args.counts:
             for side in self.batch_sides:
-                mine = [r for r in runs if r["count"] == count and r["side"] == side.key]
-                entry = {op: round(statistics.median(r[op] for r in mine), 3) for op in ("create", "delete")}
+                mine = [r for r in runs if r["count"] == count and r["side"] == side.key and "error" not in r]
+                failed = [r["error"] for r in runs if r["count"] == count and r["side"] == side.key and "error" in r]
+                entry: dict = {"failed_runs": len(failed), "errors": failed} if failed else {}
+                if mine:
+                    entry.update({op: round(statistics.median(r[op] for r in mine), 3) for op in ("create", "delete")})
                 if side.key == "ours":
                     entry["steps"] = {
                         step: round(statistics.median(r["steps"][step] for r in mine if step in r["steps"]), 3)
@@ -291,20 +362,28 @@ class BatchBench(KcliBench):
         for (count, op), (peer, target) in GOALS.items():
             if str(count) not in medians:
                 continue
-            ratio = round(medians[str(count)]["ours"][op] / medians[str(count)][peer][op], 3)
+            theirs = medians[str(count)][peer].get(op)
+            ratio = round(medians[str(count)]["ours"][op] / theirs, 3) if theirs else None
             goals.append({"count": count, "operation": op, "against": peer, "ratio": ratio, "goal": target})
         print()
         for count, sides in medians.items():
             for key, entry in sides.items():
+                if "create" not in entry:
+                    print(f"median {count:>3} x  {key:<17} no figure: failed in every run ({entry['errors'][0]})")
+                    continue
                 steps = "  ".join(f"{k} {v:.2f}" for k, v in entry.get("steps", {}).items())
+                failures = f"  ({entry['failed_runs']} run(s) failed)" if entry.get("failed_runs") else ""
                 print(
-                    f"median {count:>3} x  {key:<14} create {entry['create']:7.3f} s  "
-                    f"delete {entry['delete']:7.3f} s  {steps}"
+                    f"median {count:>3} x  {key:<17} create {entry['create']:7.3f} s  "
+                    f"delete {entry['delete']:7.3f} s  {steps}{failures}"
                 )
         for goal in goals:
+            if goal["ratio"] is None:
+                print(f"{goal['count']:3d} x  {goal['operation']:<6} ours/{goal['against']:<17} no figure (it failed)")
+                continue
             verdict = "meets" if goal["ratio"] <= goal["goal"] else "MISSES"
             print(
-                f"{goal['count']:3d} x  {goal['operation']:<6} ours/{goal['against']:<14} {goal['ratio']:6.3f}  "
+                f"{goal['count']:3d} x  {goal['operation']:<6} ours/{goal['against']:<17} {goal['ratio']:6.3f}  "
                 f"({verdict} issue 20's goal <= {goal['goal']})"
             )
         print(f"load average (1 min) at start/end: {loads[0]:.2f} / {loads[1]:.2f}")
@@ -316,7 +395,8 @@ class BatchBench(KcliBench):
             "running, not with the guests booted; every delete with none left",
             "counts": self.args.counts,
             "pairs": self.args.pairs,
-            "order": "for each count, every pair runs the sides in the order ours, kcli, kcli-threaded, virsh",
+            "order": "for each count, every pair runs the sides in the order "
+            + ", ".join(side.key for side in self.batch_sides),
             "warmup": warmup,
             "runs": runs,
             "medians": medians,

@@ -60,7 +60,7 @@ done
 status=0
 counts=${COUNTS:-1,10,20}
 if [ "$which" = batch ]; then
-  echo "===== bench_batch: $counts at once, create and delete, ours against kcli's plans and a virsh loop"
+  echo "===== bench_batch: $counts at once, create and delete, ours against kcli's plans, a community.libvirt loop and a virsh loop"
   .venv/bin/python benchmarks/bench_batch.py --counts "$counts" ${create_args[@]+"${create_args[@]}"} || status=$?
   exit "$status"
 fi
@@ -83,7 +83,7 @@ if [ "$which" = all ]; then
   echo "===== bench_kcli: one create and one delete, ours against kcli (tiny image)"
   .venv/bin/python benchmarks/bench_kcli.py || status=$?
   echo
-  echo "===== bench_batch: $counts at once, create and delete, ours against kcli's plans and a virsh loop"
+  echo "===== bench_batch: $counts at once, create and delete, ours against kcli's plans, a community.libvirt loop and a virsh loop"
   .venv/bin/python benchmarks/bench_batch.py --counts "$counts" || status=$?
 fi
 exit "$status"
