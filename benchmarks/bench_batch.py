@@ -330,7 +330,9 @@ class BatchBench(KcliBench):
             if side.key == "ours":
                 raise
             self.remove_leftovers(side, count, pair)
-            return {"error": str(error).splitlines()[0]}
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            # What failed, and the last line of its log: the reason.
+            return {"error": lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"}
 
     def remove_leftovers(self, side: BatchSide, count: int, pair: int) -> None:
         subprocess.run(side.delete_argv(count, pair), env=side.env(), cwd=REPO, check=False, capture_output=True)
