@@ -96,11 +96,11 @@ def test_a_group_default_reaches_every_module_of_the_group_and_no_other(group, t
         **os.environ,
         "ANSIBLE_COLLECTIONS_PATH": str(REPO / "build/collections"),
         "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"),
-        # Every module stays in check mode: a module outside the group runs with dummy arguments.
         "ANSIBLE_LOCALHOST_WARNING": "false",
     }
     ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
     interpreter = f"ansible_python_interpreter={sys.executable}"
+    # --check: a module outside the group runs with its dummy arguments, and changes nothing.
     run = subprocess.run(
         [str(ansible_playbook), "-i", "localhost,", "-c", "local", "--check", "-e", interpreter, str(playbook)],
         check=False,
