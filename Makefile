@@ -54,8 +54,7 @@ test: deps image cloud-image
 	tools/run_tests.sh
 
 lint: deps
-	ruff check .
-	ruff format --check .
+	tools/lint.sh
 
 unit: deps
 	pytest tests/unit

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test suite of nimbus.compute, in order, as `make test` and CI run them:
-#   lint (ruff), unit (pytest), sanity (ansible-test), hosts (bring up the
+#   lint (ruff, antsibull-changelog), unit (pytest), sanity (ansible-test), hosts (bring up the
 #   hypervisor with playbooks/prepare_hosts.yml), integration, molecule,
 #   multihost (three compute hosts over SSH, tests/multihost/run.sh).
 # A failed suite does not stop the run, so one run shows every failure.  The
@@ -130,10 +130,9 @@ not_run() {
   printf '\n===== %s: FAIL (not run: %s)\n' "$1" "$2"
 }
 
-lint() { ruff check . && ruff format --check .; }
 molecule_default() { (cd extensions && molecule test -s default); }
 
-suite lint lint
+suite lint tools/lint.sh
 suite unit pytest tests/unit
 suite sanity tools/ansible_test_sanity.sh
 

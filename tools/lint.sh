@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The linters, as `make lint` and tools/run_tests.sh run them: ruff over the
+# Python, antsibull-changelog over the changelog fragments and
+# changelogs/changelog.yaml, and CHANGELOG.rst regenerated from the latter (a
+# stale CHANGELOG.rst fails: run `antsibull-changelog generate` and commit it).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ruff check .
+ruff format --check .
+antsibull-changelog lint
+antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+antsibull-changelog generate
+git diff --exit-code -- CHANGELOG.rst
