@@ -20,7 +20,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 PLAYBOOK := ansible-playbook -i $(INVENTORY)
 
-.PHONY: help deps image cloud-image hosts demo delete test lint unit sanity integration molecule multihost bench bench-scheduler bench-ipam bench-store clean
+.PHONY: help deps image cloud-image hosts demo delete test docs lint unit sanity integration molecule multihost bench bench-scheduler bench-ipam bench-store clean
 
 help:
 	@echo "make demo [NAME=demo]    install, build the test image, prepare this host, boot an instance"
@@ -28,7 +28,8 @@ help:
 	@echo "make test                lint, unit, sanity, integration and molecule (what CI runs)"
 	@echo "make cloud-image         build the Debian 12 cloud-init image build/images/nimbus-debian12.qcow2 (as root)"
 	@echo "make bench [COUNTS=1,10,20]  the benchmarks (benchmarks/README.md); COUNTS for bench_batch.py"
-	@echo "make deps | image | cloud-image | hosts | lint | unit | sanity | integration | molecule | multihost | bench | bench-scheduler | bench-ipam | bench-store | clean"
+	@echo "make docs [DOCS_OFFLINE=]   the HTML documentation of every module, filter and role in build/docs/html"
+	@echo "make deps | image | cloud-image | hosts | docs | lint | unit | sanity | integration | molecule | multihost | bench | bench-scheduler | bench-ipam | bench-store | clean"
 
 deps:
 	tools/install_deps.sh
@@ -55,6 +56,12 @@ test: deps image cloud-image
 
 lint: deps
 	tools/lint.sh
+
+# The HTML documentation (docs/site/). Offline by default: no network reaches
+# Ansible's documentation here; DOCS_OFFLINE= builds strictly, with its links.
+DOCS_OFFLINE ?= 1
+docs: deps
+	NIMBUS_DOCS_OFFLINE=$(DOCS_OFFLINE) docs/site/build.sh build/docs
 
 unit: deps
 	pytest tests/unit
