@@ -40,25 +40,7 @@ def test_all_well_is_no_failure():
 
 def test_a_list_spawns_each_instance_and_one_bad_record_fails_alone():
     # libvirt's test driver defines and starts the domain; the second record lacks its disks.
-    good = {
-        "uuid": "0e1b6f5c-9d37-4c64-9f43-333333333333",
-        "name": "list-good",
-        "flavor": {"name": "m1.tiny", "vcpus": 1, "memory_mb": 256, "root_gb": 1},
-        "image": {"name": "tiny", "sha256": "a" * 64},
-        "block_device_info": {
-            "instance_dir": "/nonexistent/list-good",
-            "disks": [
-                {
-                    "device_name": "vda",
-                    "bus": "virtio",
-                    "type": "disk",
-                    "format": "qcow2",
-                    "boot_index": 0,
-                    "path": "/nonexistent/list-good/disk",
-                }
-            ],
-        },
-    }
+    good = _record("0e1b6f5c-9d37-4c64-9f43-333333333333", "list-good")
     bad = {**good, "uuid": "0e1b6f5c-9d37-4c64-9f43-444444444444", "name": "list-bad", "block_device_info": None}
     params = {
         "instances": [good, bad],
