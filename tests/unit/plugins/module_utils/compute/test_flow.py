@@ -23,6 +23,20 @@ NETWORKS = {
 HOST = {"up": True, "vcpus": 2, "memory_mb": 2048, "disk_gb": 20, "cpu_arch": "x86_64", "virt_types": ["qemu"]}
 
 
+def host_select_params(store_params, **options):
+    """host_select's options for one instance web1 of m1.tiny on the network private; ``options`` add or override."""
+    return {
+        **store_params,
+        "state": "present",
+        "request": {"name": "web1", "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]},
+        "flavors": FLAVORS,
+        "images": IMAGES,
+        "networks": NETWORKS,
+        "scheduler": {},
+        **options,
+    }
+
+
 def request(name="web1", **overrides):
     raw = {"name": name, "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}], **overrides}
     return validate_request(raw, FLAVORS, IMAGES, NETWORKS)

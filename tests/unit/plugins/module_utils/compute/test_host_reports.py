@@ -7,7 +7,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache 
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
 
-from .test_flow import FLAVORS, HOST, IMAGES, NETWORKS
+from .test_flow import HOST, host_select_params
 
 NOW = "2026-11-23T10:10:00Z"
 
@@ -41,18 +41,7 @@ def test_host_select_schedules_on_the_hosts_the_store_reports_up(store, store_pa
     with store.transaction() as state:
         # Written just now: by this run (the test's own process) whatever its age.
         state.set_host_facts("fresh", HOST, utcnow())
-    params = {
-        **store_params,
-        "state": "present",
-        "request": {"name": "web1", "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]},
-        "flavors": FLAVORS,
-        "images": IMAGES,
-        "networks": NETWORKS,
-        "hosts": {},
-        "compute_hosts": ["old", "down", "fresh"],
-        "host_facts_max_age": 300,
-        "scheduler": {},
-    }
+    params = host_select_params(store_params, hosts={}, compute_hosts=["old", "down", "fresh"], host_facts_max_age=300)
     result = controller.host_select(params, check_mode=False)
     assert result["host"] == "fresh" and result["build_hosts"] == ["fresh"]
 

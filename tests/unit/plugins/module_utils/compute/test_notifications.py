@@ -14,6 +14,8 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance im
 from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
 from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store import JSONStore
 
+from .test_flow import host_select_params
+
 NOW = "2026-11-23T10:00:00Z"
 FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
 IMAGES = {"tiny": {"source": "/images/tiny.qcow2", "sha256": "a" * 64}}
@@ -201,17 +203,7 @@ def test_secrets_never_appear(store, path):
 
 
 def test_controller_passes_the_option(store_params, path):
-    params = {
-        **store_params,
-        "notifications_path": path,
-        "state": "present",
-        "request": {"name": "web1", "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]},
-        "flavors": FLAVORS,
-        "images": IMAGES,
-        "networks": NETWORKS,
-        "hosts": {"c1": HOST},
-        "scheduler": {},
-    }
+    params = host_select_params(store_params, notifications_path=path, hosts={"c1": HOST})
     controller.host_select(params, check_mode=False)
     assert [line["event_type"] for line in read(path)] == ["instance.create.start"]
 

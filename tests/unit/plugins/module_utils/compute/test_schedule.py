@@ -12,6 +12,8 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects import stat
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
 from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
 
+from .test_flow import host_select_params
+
 NOW = "2026-11-23T10:00:00.000Z"
 FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
 IMAGES = {"tiny": {"source": "/images/tiny.qcow2"}}
@@ -324,16 +326,7 @@ def test_check_mode_does_not_count_a_failed_build_in_its_group(store, policy):
 
 def test_host_select_says_whether_its_instances_have_records(store_params):
     # Check mode predicts a new instance without writing it: the build steps then have nothing to run on.
-    params = {
-        **store_params,
-        "state": "present",
-        "request": {"name": "web1", "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]},
-        "flavors": FLAVORS,
-        "images": IMAGES,
-        "networks": NETWORKS,
-        "hosts": {"c1": HOST},
-        "scheduler": {},
-    }
+    params = host_select_params(store_params, hosts={"c1": HOST})
     predicted = controller.host_select(params, check_mode=True)
     assert (predicted["changed"], predicted["recorded"], predicted["host"]) == (True, False, "c1")
     made = controller.host_select(params, check_mode=False)
