@@ -208,16 +208,17 @@ def spawn(
     hostname: str,
     check_mode: bool,
     timeout: float = 60,
-    reserved: Iterable[tuple[str, str]] = (),
+    reserved: Iterable[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Make the instance's domain defined as ``spec`` says and running: {changed, power_state, domain_xml, diff}.
 
-    ``reserved``: the (network, MAC) DHCP entries the caller already added for
-    this spawn (vif.plug_vif_entries), undone with the rest when it fails.
+    ``reserved``: when the caller already made the DHCP reservations of
+    ``network_info`` (vif.plug_vif_entries), the (network, MAC) entries that
+    added, undone with the rest when the spawn fails; None: spawn makes them.
     """
     xml = domain_xml.build_domain_xml(spec)
     uuid = domain_xml.canonical_spec(spec)["uuid"]
-    plugged: list[tuple[str, str]] = list(reserved)
+    plugged: list[tuple[str, str]] = list(reserved or [])
     defined = False
     before = None
     try:
@@ -236,7 +237,8 @@ def spawn(
         same = before is not None and domain_xml.recorded_spec_digest(before) == domain_xml.domain_spec_digest(spec)
         state = _domain_power_state(domain) if domain else NOSTATE
         actions = spawn_actions(domain is not None, same, bool(domain and domain.isActive()), state)
-        plugged += vif.plug_vif_entries(conn, network_info, hostname, check_mode)
+        if reserved is None:
+            plugged += vif.plug_vif_entries(conn, network_info, hostname, check_mode)
         if not check_mode:
             if DEFINE in actions:
                 domain = _run(f"define domain {spec['name']}", lambda: conn.defineXML(xml))
