@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test suite of nimbus.compute, in order, as `make test` and CI run them:
-#   lint (ruff, antsibull-changelog), unit (pytest), sanity (ansible-test), hosts (bring up the
-#   hypervisor with playbooks/prepare_hosts.yml), integration, molecule,
-#   multihost (three compute hosts over SSH, tests/multihost/run.sh).
+#   lint (tools/lint.sh: ruff, ansible-lint, antsibull-docs, antsibull-changelog), unit
+#   (pytest), sanity (ansible-test), hosts (bring up the hypervisor with
+#   playbooks/prepare_hosts.yml), integration, molecule, multihost (three compute hosts over
+#   SSH, tests/multihost/run.sh).
 # A failed suite does not stop the run, so one run shows every failure.  The
 # libvirtd/virtlogd this run starts (and only those) are stopped at the end;
 # daemons that were already running are left alone.
