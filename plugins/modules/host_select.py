@@ -36,6 +36,7 @@ author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
   - nimbus.compute.host_reports
+  - nimbus.compute.scheduler
   - nimbus.compute.notifications
 attributes:
   check_mode:
@@ -70,27 +71,142 @@ options:
     default: {}
   request:
     description:
-      - The build request, required with O(state=present).
-      - Keys C(name), C(flavor), C(image), C(networks) (a list of C({network, fixed_ip})), and optionally
-        C(key_name), C(public_keys), C(metadata).
-      - C(public_keys) maps key names to OpenSSH public keys (one line each). Every one of them reaches the guest's
-        default user through the config drive (Nova's C(public_keys) and C(keys)); with C(key_name), only the key
-        of that name does, as Nova's key_name picks one of the user's key pairs.
-      - C(availability_zone) is a zone name, or Nova's C(zone:host) (or C(:host)) to force the instance onto that
-        host; the filters still check the forced host, as Nova's placement checks its capacity.
-      - C(min_count) and C(max_count) (integers, 1 to 1000; a string of digits such as C("3"), as an extra var
-        given as C(key=value) is, is taken too) ask for several instances in one request.
-      - C(scheduler_hints) takes Nova's C(group) (a server group name or uuid, see
-        M(nimbus.compute.server_group)), C(same_host) and C(different_host) (an instance name or uuid, or a list).
-      - C(block_device_mapping_v2) takes Nova's block device mapping v2 (see M(nimbus.compute.block_device_map));
-        a boot volume (image to volume, boot_index 0) claims no root disk on the host.
-      - C(config_drive_format) is V(config-2) (Nova's config drive) or V(nocloud) (a cidata seed); the image's
-        C(img_config_drive_format) property, else V(config-2), when not given.
-      - C(files) are Nova's injected files, checked against Nova's limits; the record keeps their paths and sizes
-        only, and their contents reach the guest through M(nimbus.compute.block_device_map).
-      - C(user_data) (at most 65535 bytes) and C(admin_pass) (a string) are checked here and never recorded; they
-        reach the guest only through M(nimbus.compute.block_device_map), whose options for them are no_log.
+      - The build request, required with O(state=present), in the fields of Nova's server create request.
+      - Each field is checked completely before anything is scheduled; a refusal names the field.
     type: dict
+    suboptions:
+      name:
+        description:
+          - The instance's name (1-63 letters, digits and C(-), starting with a letter or digit), or with
+            O(request.max_count) > 1 the prefix of C(NAME-1) .. C(NAME-N).
+        type: str
+        required: true
+      flavor:
+        description: Name of the flavor, one of O(flavors).
+        type: str
+        required: true
+      image:
+        description: Name of the image, one of O(images).
+        type: str
+        required: true
+      networks:
+        description: The instance's ports, one per entry, in order (Nova's C(networks)); at least one.
+        type: list
+        elements: dict
+        required: true
+        suboptions:
+          network:
+            description: Name of the network, one of O(networks).
+            type: str
+            required: true
+          fixed_ip:
+            description: The port's address, in the network's allocation pool and free; any free one when not given.
+            type: str
+      key_name:
+        description:
+          - Name of one of O(request.public_keys); only that key reaches the guest, as Nova's key_name picks one of the
+            user's key pairs. Every key of O(request.public_keys) does when not given.
+        type: str
+      public_keys:
+        description:
+          - OpenSSH public keys (one line each) by key name; they reach the guest's default user through the config
+            drive (Nova's C(public_keys) and C(keys)).
+        type: dict
+      metadata:
+        description: Nova's server metadata, strings of at most 255 characters by key; written to the config drive.
+        type: dict
+      availability_zone:
+        description:
+          - A zone name, or Nova's C(zone:host) (or C(:host)) to force the instance onto that host; the filters still
+            check the forced host, as Nova's placement checks its capacity.
+        type: str
+      min_count:
+        description:
+          - The fewest instances to build (1 to 1000); when fewer fit, none is built. A string of digits such as
+            C("3"), as an extra var given as C(key=value) is, is taken too.
+        type: int
+      max_count:
+        description: The most instances to build (1 to 1000, at least O(request.min_count)).
+        type: int
+      scheduler_hints:
+        description: Nova's scheduler hints.
+        type: dict
+        suboptions:
+          group:
+            description: A server group's name or uuid (see M(nimbus.compute.server_group)).
+            type: str
+          same_host:
+            description: An instance name or uuid, or a list of them, whose hosts the instance must share.
+            type: raw
+          different_host:
+            description: An instance name or uuid, or a list of them, whose hosts the instance must avoid.
+            type: raw
+      block_device_mapping_v2:
+        description:
+          - Nova's block device mapping v2 (see M(nimbus.compute.block_device_map)); a boot volume (image to volume,
+            boot_index 0) claims no root disk on the host. Without it, the root disk, ephemeral and swap disks come
+            from the flavor.
+        type: list
+        elements: dict
+        suboptions:
+          source_type:
+            description: Where the disk comes from (Nova's C(snapshot) is refused; there is no snapshot service).
+            type: str
+            required: true
+          destination_type:
+            description:
+              - V(local) is a file in the instance's directory, V(volume) a volume of the C(nimbus-volumes) pool.
+              - V(volume) when O(request.block_device_mapping_v2[].source_type=volume), else V(local), when not given.
+            type: str
+            choices: [local, volume]
+          boot_index:
+            description: The disk's boot order, 0 first; null or negative for a disk that is not booted.
+            type: int
+          device_name:
+            description: C(/dev/vdX), C(/dev/sdX) or C(/dev/hdX), fitting O(request.block_device_mapping_v2[].disk_bus).
+            type: str
+          disk_bus:
+            description: The disk's bus.
+            type: str
+            choices: [virtio, ide, sata, scsi, usb]
+          device_type:
+            description: V(disk) (the default) or V(cdrom), which cannot be on the V(virtio) bus.
+            type: str
+            choices: [disk, cdrom]
+          guest_format:
+            description: How a blank local disk is formatted (V(swap) for the swap disk).
+            type: str
+            choices: [ext2, ext3, ext4, swap]
+          volume_size:
+            description: Size in GB of a blank disk or a new volume.
+            type: int
+          delete_on_termination:
+            description: Whether deleting the instance deletes the volume too.
+            type: bool
+            default: false
+          uuid:
+            description: The image's name for C(source_type=image), the volume's name for C(source_type=volume).
+            type: str
+      config_drive_format:
+        description:
+          - V(config-2) (Nova's config drive) or V(nocloud) (a cidata seed); the image's C(img_config_drive_format)
+            property, else V(config-2), when not given.
+        type: str
+        choices: [config-2, nocloud]
+      files:
+        description:
+          - Nova's injected files (a list of C(path) and base64 C(contents), or a mapping of absolute path to text),
+            checked against Nova's limits; the record keeps their paths and sizes only, and their contents reach the
+            guest through M(nimbus.compute.block_device_map).
+        type: raw
+      user_data:
+        description:
+          - User data for the guest (at most 65535 bytes); checked here and never recorded. It reaches the guest only
+            through M(nimbus.compute.block_device_map), whose option for it is no_log.
+        type: str
+      admin_pass:
+        description: The administrator password; checked here and never recorded, as O(request.user_data).
+        type: str
   replace_failed:
     description:
       - Whether the caller deletes the request's failed builds (vm_state V(error)) before this runs, as the
@@ -98,20 +214,6 @@ options:
       - V(false) refuses a failed build of a requested name, in check mode too, as a real run does.
     type: bool
     default: false
-  scheduler:
-    description:
-      - Scheduler options in Nova's names (the inventory variable C(nimbus_scheduler)), each checked.
-      - C(enabled_filters) and C(weight_classes) (lists of the names above, in order; default all of them).
-      - C(cpu_allocation_ratio) (4.0), C(ram_allocation_ratio) (1.0), C(disk_allocation_ratio) (1.0),
-        C(reserved_host_memory_mb) (512), C(reserved_host_disk_mb) (0). A host's facts may carry its own ratios,
-        which win.
-      - C(ram_weight_multiplier) (1.0; negative packs instead of spreading), C(cpu_weight_multiplier) (1.0),
-        C(disk_weight_multiplier) (1.0), C(num_instances_weight_multiplier) (0.0),
-        C(soft_affinity_weight_multiplier) (1.0, not negative), C(soft_anti_affinity_weight_multiplier) (1.0, not
-        negative).
-      - C(host_subset_size) (1), C(max_attempts) (3), C(default_availability_zone) (V(nova)).
-    type: dict
-    default: {}
   state:
     description: V(present) schedules and claims; V(absent) drops the claim.
     type: str

@@ -24,6 +24,7 @@ author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
   - nimbus.compute.host_reports
+  - nimbus.compute.scheduler
 attributes:
   check_mode:
     support: partial
@@ -48,10 +49,6 @@ options:
         the run.
     type: list
     elements: str
-  scheduler:
-    description: Scheduler settings in Nova's names (C(max_attempts), the filters), see M(nimbus.compute.host_select).
-    type: dict
-    default: {}
   failure:
     description:
       - Why the attempt failed, recorded as the fault when no build step recorded one (the failure happened between

@@ -41,10 +41,12 @@ options:
     type: str
     choices: [affinity, anti-affinity, soft-affinity, soft-anti-affinity]
   rules:
-    description:
-      - Rules of the policy. V(anti-affinity) takes C(max_server_per_host), an integer from 1 to 1000 (default 1),
-        the most members one host may hold.
+    description: Rules of the policy (Nova's server group rules); only V(anti-affinity) takes one.
     type: dict
+    suboptions:
+      max_server_per_host:
+        description: The most members one host may hold, from 1 to 1000 (1 when not given); V(anti-affinity) only.
+        type: int
   state:
     description: V(present) creates the group; V(absent) deletes it (its members stay, outside any group).
     type: str

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
@@ -49,12 +49,17 @@ class NimbusAction(ActionBase):
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp
-        _validation, args = self.validate_argument_spec(
-            argument_spec=self.ARGUMENT_SPEC,
+        args, refusal = option_rules.validate_arguments(
+            self._load_name.rpartition(".")[2],
+            self.ARGUMENT_SPEC,
+            dict(self._task.args),
             required_if=self.REQUIRED_IF,
             mutually_exclusive=self.MUTUALLY_EXCLUSIVE,
             required_one_of=self.REQUIRED_ONE_OF,
         )
+        if refusal:
+            # Fails in check mode too, as Ansible's own validation does.
+            raise AnsibleActionFail(refusal, obj=self._task.args)
         try:
             # Before run_step: a bad option fails here, before any transition in the store.
             option_rules.check_options(self.ARGUMENT_SPEC, args)

@@ -15,6 +15,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
+
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import guest_wait
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput, shown
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name, check_user_data
@@ -78,6 +81,60 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "user_data": check_user_data,
     "wait_timeout": check_wait_timeout,
 }
+
+
+def validate_arguments(
+    module: str, argument_spec: dict[str, Any], params: dict[str, Any], **rules: Any
+) -> tuple[dict[str, Any], str | None]:
+    """``params`` checked by Ansible's own validator against ``argument_spec``, suboptions included.
+
+    Returns the validated parameters (unset fields left out, see without_unset_fields)
+    and the refusal, every error in it: a wrong nested field is named by its path
+    (``request.networks.port``), an element that is not a mapping by its option.
+    """
+    result = ArgumentSpecValidator(argument_spec, **rules).validate(without_unset_fields(argument_spec, params))
+    messages = []
+    for error in result.errors:
+        message = str(error.msg)
+        messages.append(
+            f"Unsupported parameters for ({module}) module: {message}"
+            if isinstance(error, UnsupportedError)
+            else message
+        )
+    # Ansible reports a list element it cannot convert twice: alone, then in the message naming its option.
+    shown = [
+        message
+        for message in dict.fromkeys(messages)
+        if not any(message in other for other in messages if other != message)
+    ]
+    return without_unset_fields(argument_spec, {**params, **result.validated_parameters}), "; ".join(shown) or None
+
+
+def without_unset_fields(argument_spec: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with every null field of a dict option's suboptions taken out, at any depth.
+
+    Ansible fills each suboption a task did not give with None (and turns a
+    given null of a str suboption into ''): without them, a field given as null
+    and one not given are both absent, as the request's own checks expect.
+    """
+    return {
+        option: _without_unset(argument_spec[option].get("options"), value) if option in argument_spec else value
+        for option, value in params.items()
+    }
+
+
+def _without_unset(suboptions: dict[str, Any] | None, value: Any) -> Any:
+    if suboptions is None:
+        return value
+    if isinstance(value, list):
+        return [_without_unset(suboptions, item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        field: _without_unset(suboptions[field].get("options"), item) if field in suboptions else item
+        for field, item in value.items()
+        if item is not None
+    }
 
 
 def check_options(argument_spec: dict[str, Any], params: dict[str, Any]) -> None:

@@ -22,7 +22,12 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.nimbus.compute.plugins.filter import delete_names
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import controller, option_rules, reschedule
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
+    argspecs,
+    controller,
+    option_rules,
+    reschedule,
+)
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import field_rules, instance
 from ansible_collections.nimbus.compute.plugins.module_utils.store.store_options import URL_FORM
 
@@ -114,8 +119,20 @@ def test_host_select_refuses_and_leaves_the_store_alone(case, tmp_path):
         "hosts": {"localhost": {"up": True, "vcpus": 2, "memory_mb": 4096, "disk_gb": 20}},
         "scheduler": {},
     }
-    with pytest.raises(exceptions.InvalidInput, match=f"^{re.escape(case['field'])}: "):
-        controller.host_select(params, False)
+    # As the action plugin runs it: Ansible's validation of the argument spec first, then the module's body.
+    args, refusal = option_rules.validate_arguments(
+        "host_select", argspecs.HOST_SELECT, params, required_if=argspecs.HOST_SELECT_REQUIRED_IF
+    )
+    if refusal is not None:
+        assert case.get("module_says", case["field"]) in refusal
+    else:
+        assert "module_says" not in case
+        if case.get("module_converts"):
+            # Ansible hands the body the value as a string; given as it is, the body refuses it.
+            assert all(isinstance(args["request"][key], str) for key in case["change"])
+            args = params
+        with pytest.raises(exceptions.InvalidInput, match=f"^{re.escape(case['field'])}: "):
+            controller.host_select(args, False)
     assert hashlib.sha256(store_path.read_bytes()).hexdigest() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == files_before
 
@@ -205,14 +222,17 @@ MODULE_CASES = [
         "host_select",
         {"request": {**BASE_REQUEST, "min_count": "abc"}},
         None,
-        "min_count: must be an integer from 1 to 1000, got 'abc'",
+        # Ansible's validation of the request's suboptions, before the body's own rule.
+        "argument 'min_count' is of type str found in 'request'. and we were unable to convert to int: "
+        "\"'abc'\" cannot be converted to an int",
     ),
     (
         "max-count-float-string",
         "host_select",
         {"request": {**BASE_REQUEST, "max_count": "2.5"}},
         None,
-        "max_count: must be an integer from 1 to 1000, got '2.5'",
+        "argument 'max_count' is of type str found in 'request'. and we were unable to convert to int: "
+        "\"'2.5'\" cannot be converted to an int",
     ),
     # 7. One validator of host reports for host_select and reschedule.
     (

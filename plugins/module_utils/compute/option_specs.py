@@ -1,0 +1,338 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every module's argument spec, as its documentation gives it.
+
+Written by tools/option_specs.py from the modules' DOCUMENTATION: do not edit,
+change the documentation and run the tool (make lint checks the two agree).
+"""
+
+from __future__ import annotations
+
+BLOCK_DEVICE_MAP = {
+    "admin_pass": {"type": "str", "no_log": True},
+    "files": {"type": "raw", "no_log": True},
+    "instance": {"type": "dict"},
+    "instances": {"type": "list", "elements": "raw"},
+    "instances_path": {"type": "path", "default": "/var/lib/nimbus/instances"},
+    "notifications_path": {"type": "path"},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+    "uri": {"type": "str", "default": "qemu:///system"},
+    "user_data": {"type": "str", "no_log": True},
+}
+
+HOST_FACTS = {
+    "availability_zone": {"type": "str", "default": "nova"},
+    "enabled": {"type": "bool", "default": True},
+    "instances_path": {"type": "path", "default": "/var/lib/nimbus/instances"},
+    "max_age": {"type": "int", "default": 300},
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+    "traits": {"type": "list", "elements": "str", "default": []},
+    "uri": {"type": "str", "default": "qemu:///system"},
+    "virt_type": {"type": "str", "choices": ["kvm", "qemu"]},
+}
+
+HOST_SELECT = {
+    "compute_hosts": {"type": "list", "elements": "str"},
+    "flavors": {"type": "dict", "default": {}},
+    "host_facts_max_age": {"type": "int", "default": 300},
+    "hosts": {"type": "dict", "default": {}},
+    "images": {"type": "dict", "default": {}},
+    "name": {"type": "str"},
+    "networks": {"type": "dict", "default": {}},
+    "notifications_path": {"type": "path"},
+    "replace_failed": {"type": "bool", "default": False},
+    "request": {
+        "type": "dict",
+        "options": {
+            "admin_pass": {"type": "str", "no_log": True},
+            "availability_zone": {"type": "str"},
+            "block_device_mapping_v2": {
+                "type": "list",
+                "elements": "dict",
+                "options": {
+                    "boot_index": {"type": "int"},
+                    "delete_on_termination": {"type": "bool", "default": False},
+                    "destination_type": {"type": "str", "choices": ["local", "volume"]},
+                    "device_name": {"type": "str"},
+                    "device_type": {"type": "str", "choices": ["disk", "cdrom"]},
+                    "disk_bus": {"type": "str", "choices": ["virtio", "ide", "sata", "scsi", "usb"]},
+                    "guest_format": {"type": "str", "choices": ["ext2", "ext3", "ext4", "swap"]},
+                    "source_type": {"type": "str", "required": True},
+                    "uuid": {"type": "str"},
+                    "volume_size": {"type": "int"},
+                },
+            },
+            "config_drive_format": {"type": "str", "choices": ["config-2", "nocloud"]},
+            "files": {"type": "raw", "no_log": True},
+            "flavor": {"type": "str", "required": True},
+            "image": {"type": "str", "required": True},
+            "key_name": {"type": "str"},
+            "max_count": {"type": "int"},
+            "metadata": {"type": "dict"},
+            "min_count": {"type": "int"},
+            "name": {"type": "str", "required": True},
+            "networks": {
+                "type": "list",
+                "elements": "dict",
+                "required": True,
+                "options": {"fixed_ip": {"type": "str"}, "network": {"type": "str", "required": True}},
+            },
+            "public_keys": {"type": "dict"},
+            "scheduler_hints": {
+                "type": "dict",
+                "options": {"different_host": {"type": "raw"}, "group": {"type": "str"}, "same_host": {"type": "raw"}},
+            },
+            "user_data": {"type": "str", "no_log": True},
+        },
+    },
+    "scheduler": {
+        "type": "dict",
+        "default": {},
+        "options": {
+            "cpu_allocation_ratio": {"type": "float", "default": 4.0},
+            "cpu_weight_multiplier": {"type": "float", "default": 1.0},
+            "default_availability_zone": {"type": "str", "default": "nova"},
+            "disk_allocation_ratio": {"type": "float", "default": 1.0},
+            "disk_weight_multiplier": {"type": "float", "default": 1.0},
+            "enabled_filters": {
+                "type": "list",
+                "elements": "str",
+                "choices": [
+                    "ComputeFilter",
+                    "AvailabilityZoneFilter",
+                    "CoreFilter",
+                    "RamFilter",
+                    "DiskFilter",
+                    "ComputeCapabilitiesFilter",
+                    "ImagePropertiesFilter",
+                    "ServerGroupAntiAffinityFilter",
+                    "ServerGroupAffinityFilter",
+                    "SameHostFilter",
+                    "DifferentHostFilter",
+                ],
+                "default": [
+                    "ComputeFilter",
+                    "AvailabilityZoneFilter",
+                    "CoreFilter",
+                    "RamFilter",
+                    "DiskFilter",
+                    "ComputeCapabilitiesFilter",
+                    "ImagePropertiesFilter",
+                    "ServerGroupAntiAffinityFilter",
+                    "ServerGroupAffinityFilter",
+                    "SameHostFilter",
+                    "DifferentHostFilter",
+                ],
+            },
+            "host_subset_size": {"type": "int", "default": 1},
+            "max_attempts": {"type": "int", "default": 3},
+            "num_instances_weight_multiplier": {"type": "float", "default": 0.0},
+            "ram_allocation_ratio": {"type": "float", "default": 1.0},
+            "ram_weight_multiplier": {"type": "float", "default": 1.0},
+            "reserved_host_disk_mb": {"type": "int", "default": 0},
+            "reserved_host_memory_mb": {"type": "int", "default": 512},
+            "soft_affinity_weight_multiplier": {"type": "float", "default": 1.0},
+            "soft_anti_affinity_weight_multiplier": {"type": "float", "default": 1.0},
+            "weight_classes": {
+                "type": "list",
+                "elements": "str",
+                "choices": [
+                    "RAMWeigher",
+                    "CPUWeigher",
+                    "DiskWeigher",
+                    "NumInstancesWeigher",
+                    "ServerGroupSoftAffinityWeigher",
+                    "ServerGroupSoftAntiAffinityWeigher",
+                ],
+                "default": [
+                    "RAMWeigher",
+                    "CPUWeigher",
+                    "DiskWeigher",
+                    "NumInstancesWeigher",
+                    "ServerGroupSoftAffinityWeigher",
+                    "ServerGroupSoftAntiAffinityWeigher",
+                ],
+            },
+        },
+    },
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+}
+
+IMAGE_CACHE = {
+    "instances_path": {"type": "path", "default": "/var/lib/nimbus/instances"},
+    "remove_unused_original_minimum_age_seconds": {"type": "int", "default": 86400},
+}
+
+INSTANCE_DELETE = {
+    "instances": {"type": "list", "elements": "str", "required": True},
+    "notifications_path": {"type": "path"},
+    "phase": {"type": "str", "choices": ["begin", "complete"], "required": True},
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+}
+
+INSTANCE_INFO = {
+    "include_deleted": {"type": "bool", "default": False},
+    "name": {"type": "str"},
+    "names": {"type": "list", "elements": "str"},
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+}
+
+INSTANCE_SSH_WAIT = {
+    "console_lines": {"type": "int", "default": 20},
+    "guests": {
+        "type": "list",
+        "elements": "dict",
+        "required": True,
+        "options": {
+            "address": {"type": "str", "required": True},
+            "console_log": {"type": "path"},
+            "name": {"type": "str", "required": True},
+            "uuid": {"type": "str", "required": True},
+        },
+    },
+    "netns": {"type": "str"},
+    "port": {"type": "int", "default": 22},
+    "timeout": {"type": "int", "default": 300},
+}
+
+LIBVIRT_DOMAIN = {
+    "instance": {"type": "dict"},
+    "instances": {"type": "list", "elements": "raw"},
+    "notifications_path": {"type": "path"},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+    "uri": {"type": "str", "default": "qemu:///system"},
+    "virt_type": {"type": "str", "choices": ["kvm", "qemu"], "default": "kvm"},
+    "wait_timeout": {"type": "int", "default": 60},
+}
+
+NETWORK_ALLOCATE = {
+    "instance": {"type": "str"},
+    "instances": {"type": "list", "elements": "str"},
+    "networks": {"type": "dict", "default": {}},
+    "notifications_path": {"type": "path"},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+}
+
+RESCHEDULE = {
+    "cleanup_failure": {"type": "str"},
+    "compute_hosts": {"type": "list", "elements": "str"},
+    "failure": {"type": "str"},
+    "host_facts_max_age": {"type": "int", "default": 300},
+    "hosts": {"type": "dict", "default": {}},
+    "instance": {"type": "str"},
+    "instances": {"type": "list", "elements": "str"},
+    "scheduler": {
+        "type": "dict",
+        "default": {},
+        "options": {
+            "cpu_allocation_ratio": {"type": "float", "default": 4.0},
+            "cpu_weight_multiplier": {"type": "float", "default": 1.0},
+            "default_availability_zone": {"type": "str", "default": "nova"},
+            "disk_allocation_ratio": {"type": "float", "default": 1.0},
+            "disk_weight_multiplier": {"type": "float", "default": 1.0},
+            "enabled_filters": {
+                "type": "list",
+                "elements": "str",
+                "choices": [
+                    "ComputeFilter",
+                    "AvailabilityZoneFilter",
+                    "CoreFilter",
+                    "RamFilter",
+                    "DiskFilter",
+                    "ComputeCapabilitiesFilter",
+                    "ImagePropertiesFilter",
+                    "ServerGroupAntiAffinityFilter",
+                    "ServerGroupAffinityFilter",
+                    "SameHostFilter",
+                    "DifferentHostFilter",
+                ],
+                "default": [
+                    "ComputeFilter",
+                    "AvailabilityZoneFilter",
+                    "CoreFilter",
+                    "RamFilter",
+                    "DiskFilter",
+                    "ComputeCapabilitiesFilter",
+                    "ImagePropertiesFilter",
+                    "ServerGroupAntiAffinityFilter",
+                    "ServerGroupAffinityFilter",
+                    "SameHostFilter",
+                    "DifferentHostFilter",
+                ],
+            },
+            "host_subset_size": {"type": "int", "default": 1},
+            "max_attempts": {"type": "int", "default": 3},
+            "num_instances_weight_multiplier": {"type": "float", "default": 0.0},
+            "ram_allocation_ratio": {"type": "float", "default": 1.0},
+            "ram_weight_multiplier": {"type": "float", "default": 1.0},
+            "reserved_host_disk_mb": {"type": "int", "default": 0},
+            "reserved_host_memory_mb": {"type": "int", "default": 512},
+            "soft_affinity_weight_multiplier": {"type": "float", "default": 1.0},
+            "soft_anti_affinity_weight_multiplier": {"type": "float", "default": 1.0},
+            "weight_classes": {
+                "type": "list",
+                "elements": "str",
+                "choices": [
+                    "RAMWeigher",
+                    "CPUWeigher",
+                    "DiskWeigher",
+                    "NumInstancesWeigher",
+                    "ServerGroupSoftAffinityWeigher",
+                    "ServerGroupSoftAntiAffinityWeigher",
+                ],
+                "default": [
+                    "RAMWeigher",
+                    "CPUWeigher",
+                    "DiskWeigher",
+                    "NumInstancesWeigher",
+                    "ServerGroupSoftAffinityWeigher",
+                    "ServerGroupSoftAntiAffinityWeigher",
+                ],
+            },
+        },
+    },
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+}
+
+SERVER_GROUP = {
+    "name": {"type": "str", "required": True},
+    "policy": {"type": "str", "choices": ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]},
+    "rules": {"type": "dict", "options": {"max_server_per_host": {"type": "int"}}},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+}
+
+STORE_CHECK = {
+    "repair": {"type": "bool", "default": False},
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+}
+
+STORE_MIGRATE = {
+    "source_path": {"type": "path"},
+    "store_password": {"type": "str", "no_log": True},
+    "store_url": {"type": "str"},
+}
