@@ -5,8 +5,9 @@
 #   3. benchmarks/bench_kcli.py       one create and one delete against kcli's (tiny image)
 #   4. benchmarks/bench_batch.py      1, 10 and 20 at once (COUNTS=...), create and delete, against
 #                                     kcli's plan (and threaded plan) and a bare virsh loop
-# Installs requirements-bench.txt into .venv when community.libvirt is
-# missing (bench_kcli installs kcli into build/kcli-venv), then runs them in
+# Runs tools/install_deps.sh when community.libvirt is missing from
+# build/collections (requirements.yml; bench_kcli installs kcli into
+# build/kcli-venv), then runs them in
 # that order, each even when one before failed; the exit status is non-zero
 # when any failed.
 #
@@ -35,11 +36,8 @@ case $which in
   *) echo "run.sh: BENCH must be all, create, cloud-ssh, kcli or batch, not $which" >&2; exit 2 ;;
 esac
 
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-if ! .venv/bin/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("ansible_collections.community.libvirt") is None)' 2>/dev/null; then
-  .venv/bin/pip install --disable-pip-version-check -q -r requirements-bench.txt
+if [ ! -f build/collections/ansible_collections/community/libvirt/MANIFEST.json ]; then
+  tools/install_deps.sh
 fi
 link=build/collections/ansible_collections/nimbus/compute
 if [ "$(readlink "$link" 2>/dev/null)" != "../../../.." ]; then

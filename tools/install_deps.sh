@@ -137,3 +137,28 @@ else
   .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-test.txt
   touch "$venv_stamp"
 fi
+
+# --- collections (requirements.yml) ----------------------------------------
+# Galaxy cannot be reached from here: the pinned collections come out of PyPI's
+# `ansible` package of the version that carries them (pip's cache keeps the
+# wheel), and ansible-galaxy installs them from there, checking each version.
+ANSIBLE_PACKAGE=ansible==12.3.0
+collections_stamp="$stamps/collections"
+if [ -f "$collections_stamp" ] && [ "$collections_stamp" -nt requirements.yml ] && [ "$collections_stamp" -nt "$venv_stamp" ]; then
+  log "collections (requirements.yml): up to date"
+else
+  wheels=$(mktemp -d)
+  log "collections: taking requirements.yml's sources from $ANSIBLE_PACKAGE"
+  .venv/bin/python -m pip download --disable-pip-version-check -q --no-deps -d "$wheels" "$ANSIBLE_PACKAGE"
+  rm -rf build/collection-sources
+  .venv/bin/python - "$wheels"/ansible-*.whl build/collection-sources requirements.yml <<'PY'
+import sys, zipfile, yaml
+wheel, target, requirements = sys.argv[1:]
+wanted = [entry["name"].split("collection-sources/", 1)[1] + "/" for entry in yaml.safe_load(open(requirements))["collections"]]
+with zipfile.ZipFile(wheel) as archive:
+    archive.extractall(target, [name for name in archive.namelist() if name.startswith(tuple(wanted))])
+PY
+  rm -rf "$wheels"
+  .venv/bin/ansible-galaxy collection install --force -r requirements.yml -p build/collections
+  touch "$collections_stamp"
+fi
