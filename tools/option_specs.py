@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Write every module's argument spec from its documentation: one source for both.
 
 Each module's DOCUMENTATION (with its doc fragments, read by Ansible's own doc

@@ -8,7 +8,7 @@ tools/option_specs.py); what is kept here are the rules between options.
 
 from __future__ import annotations
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute.option_specs import (  # noqa: F401
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.option_specs import (
     BLOCK_DEVICE_MAP,
     HOST_FACTS,
     HOST_SELECT,
@@ -23,6 +23,28 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.option_spec
     STORE_CHECK,
     STORE_MIGRATE,
 )
+
+# Each module's options, as its documentation gives them, with the rules below.
+__all__ = [
+    "BLOCK_DEVICE_MAP",
+    "HOST_FACTS",
+    "HOST_REPORTS_MUTUALLY_EXCLUSIVE",
+    "HOST_SELECT",
+    "HOST_SELECT_REQUIRED_IF",
+    "IMAGE_CACHE",
+    "INSTANCE_DELETE",
+    "INSTANCE_INFO",
+    "INSTANCE_INFO_MUTUALLY_EXCLUSIVE",
+    "INSTANCE_SSH_WAIT",
+    "LIBVIRT_DOMAIN",
+    "NETWORK_ALLOCATE",
+    "ONE_OR_MORE_INSTANCES",
+    "RESCHEDULE",
+    "RESCHEDULE_MUTUALLY_EXCLUSIVE",
+    "SERVER_GROUP",
+    "STORE_CHECK",
+    "STORE_MIGRATE",
+]
 
 # The compute hosts' reports: given (hosts), or read from the store for the named hosts (compute_hosts).
 HOST_REPORTS_MUTUALLY_EXCLUSIVE = [("hosts", "compute_hosts")]
