@@ -74,12 +74,27 @@ def module_docs() -> dict[str, dict[str, Any]]:
     return docs
 
 
+def literal(value: Any) -> str:
+    return pprint.pformat(value, width=120, sort_dicts=False)
+
+
 def render() -> str:
     """option_specs.py as the documentation gives it, formatted as ruff formats it."""
-    body = [HEADER]
-    for module, doc in module_docs().items():
-        spec = options_spec(doc.get("options") or {})
-        body.append(f"{module.upper()} = {pprint.pformat(spec, width=120, sort_dicts=False)}\n")
+    specs = {module: options_spec(doc.get("options") or {}) for module, doc in module_docs().items()}
+    # An option with suboptions that several modules share alike (a doc fragment's) is written once.
+    shared: dict[str, dict[str, Any]] = {}
+    for spec in specs.values():
+        for option, value in spec.items():
+            alike = sum(other.get(option) == value for other in specs.values())
+            if "options" in value and alike > 1:
+                shared.setdefault(option, value)
+    body = [HEADER, *(f"{option.upper()} = {literal(value)}\n" for option, value in shared.items())]
+    for module, spec in specs.items():
+        fields = [
+            f"{option!r}: {option.upper() if shared.get(option) == value else literal(value)}"
+            for option, value in spec.items()
+        ]
+        body.append(f"{module.upper()} = {{{', '.join(fields)}}}\n")
     source = "\n".join(body)
     with tempfile.TemporaryDirectory() as work:
         draft = pathlib.Path(work) / TARGET.name
