@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ruff check .
 ruff format --check .
+# The modules' argument specs, as their documentation gives them (tools/option_specs.py).
+python tools/option_specs.py --check
 ansible-lint
 antsibull-docs lint-collection-docs --plugin-docs .
 antsibull-changelog lint
