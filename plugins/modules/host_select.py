@@ -28,6 +28,11 @@ description:
     as Nova does.
   - When no host fits, fails with C(No valid host was found), saying for each filter how many hosts it removed
     and why for each host, and records the fault on the instance (vm_state C(error)).
+  - >-
+    The request's project (O(request.project_id)) must have room for it under its quotas (O(quotas)), counted
+    from the store in the transaction that claims the hosts. A request over a quota fails with Nova's message, for
+    example C(Quota exceeded for cores: Requested 4, but already used 18 of 20 cores), and creates nothing; a
+    multi-create gets as many instances as fit, at least C(min_count).
   - A request whose instances exist already changes nothing and returns them.
   - With O(state=absent), drops the instance's claim; when the instance is being deleted this completes the delete.
   - Runs on the controller, in the action plugin's process; no compute host is contacted.
@@ -37,6 +42,7 @@ extends_documentation_fragment:
   - nimbus.compute.store
   - nimbus.compute.host_reports
   - nimbus.compute.scheduler
+  - nimbus.compute.quotas
   - nimbus.compute.notifications
 attributes:
   check_mode:
@@ -81,6 +87,12 @@ options:
             O(request.max_count) > 1 the prefix of C(NAME-1) .. C(NAME-N).
         type: str
         required: true
+      project_id:
+        description:
+          - The project the instances belong to; its quotas (O(quotas)) limit the request.
+        type: str
+        default: default
+        version_added: 0.3.0
       flavor:
         description: Name of the flavor, one of O(flavors).
         type: str

@@ -48,6 +48,7 @@ def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         utcnow(),
         check_mode,
         replace_failed=params.get("replace_failed", False),
+        quotas=params.get("quotas"),
     )
     first = instances[0]
     return {

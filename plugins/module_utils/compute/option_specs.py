@@ -116,6 +116,20 @@ HOST_SELECT = {
     "name": {"type": "str"},
     "networks": {"type": "dict", "default": {}},
     "notifications_path": {"type": "path"},
+    "quotas": {
+        "type": "dict",
+        "default": {},
+        "options": {
+            "cores": {"type": "int", "default": 20},
+            "floating_ips": {"type": "int", "default": 50},
+            "instances": {"type": "int", "default": 10},
+            "ram": {"type": "int", "default": 51200},
+            "security_group_rules": {"type": "int", "default": 100},
+            "security_groups": {"type": "int", "default": 10},
+            "server_group_members": {"type": "int", "default": 10},
+            "server_groups": {"type": "int", "default": 10},
+        },
+    },
     "replace_failed": {"type": "bool", "default": False},
     "request": {
         "type": "dict",
@@ -153,6 +167,7 @@ HOST_SELECT = {
                 "required": True,
                 "options": {"fixed_ip": {"type": "str"}, "network": {"type": "str", "required": True}},
             },
+            "project_id": {"type": "str", "default": "default"},
             "public_keys": {"type": "dict"},
             "scheduler_hints": {
                 "type": "dict",

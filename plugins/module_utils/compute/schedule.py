@@ -23,6 +23,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import build_owner, flow, notifications
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache import host_placement
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import quotas as quotas_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import request_spec as request_spec_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import host_state as host_state_mod
@@ -144,6 +145,24 @@ def _replaced_in_check_mode(existing: dict[str, dict[str, Any]], predict_replace
     return frozenset(instance["uuid"] for instance in existing.values() if is_failed_build(instance))
 
 
+def _within_quotas(
+    state, request: dict[str, Any], missing: list, required: int, gone: frozenset[str], quotas: Any
+) -> tuple[list, dict[str, int]]:
+    """The missing names the project's quotas have room for, and its limits; QuotaExceeded when fewer than
+    ``required`` fit. Counted in the claim's transaction: Nova's check before scheduling and its recheck with
+    the claim are one here."""
+    limits = quotas_obj.project_limits(quotas)
+    usage = state.project_usage(request["project_id"], excluding=gone)
+    fit = quotas_obj.instances_that_fit(limits, usage, request["flavor"], len(missing), max(required, 0))
+    return missing[:fit], limits
+
+
+def _check_group_quota(group: dict[str, Any] | None, limits: dict[str, int], adding: int) -> None:
+    """Nova's check_server_group_quota: the group's members (the new ones are in ``group['members']``)."""
+    if group is not None:
+        quotas_obj.check_group_members(limits, len(group["members"]) - adding, adding)
+
+
 @retry_on_conflict
 def schedule_instances(
     store,
@@ -154,8 +173,13 @@ def schedule_instances(
     check_mode: bool = False,
     rng: random.Random | None = None,
     replace_failed: bool = False,
+    quotas: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Create the request's instance records and claim a host for each; (instances, changed).
+
+    ``quotas``: the limits of the request's project (objects/quotas.py; Nova's defaults for the ones not
+    given). A request over them is refused with Nova's QuotaExceeded and nothing is created; a
+    multi-create gets as many instances as fit, at least min_count.
 
     A request whose instances exist already returns them unchanged, and
     schedules the names it lacks (a multi-create's names that did not fit
@@ -183,12 +207,16 @@ def schedule_instances(
         # The names a request still lacks (never placed, or failed builds deleted before this run scheduled):
         # as many of them as fit, at least what min_count asks beyond the instances kept.
         required = request["min_count"] - len(kept)
+        missing, limits = _within_quotas(state, request, missing, required, gone, quotas)
+        if not missing:
+            return kept, False
         owner = build_owner.current_owner()
         instances = [
             {**instance_obj.new_instance(request, now, name=name, launch_index=index), "build_owner": owner}
             for index, name in missing
         ]
         spec = request_spec(state, {**request, "min_count": max(required, 1)}, instances, gone)
+        _check_group_quota(spec["group"], limits, len(instances))
         usage = state.host_usage(instances_asked_about(spec), excluding=gone)
         host_states = host_state_mod.host_states_from_usage(facts_by_host, usage, settings)
         try:

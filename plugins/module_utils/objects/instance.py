@@ -20,6 +20,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import config_drive, request_spec, states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.block_device import validate_block_device_mapping
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name, check_user_data
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT
 
 REQUEST_KEYS = frozenset(
     {
@@ -39,6 +40,7 @@ REQUEST_KEYS = frozenset(
         "block_device_mapping_v2",
         "files",
         "config_drive_format",
+        "project_id",
     }
 )
 SECRET_KEYS = frozenset({"user_data", "admin_pass", "files"})
@@ -248,8 +250,11 @@ def validate_request(
         if value is not None:
             check_safe_name(field, value)
     min_count, max_count = request_spec.normalise_counts(request)
+    project_id = request.get("project_id", DEFAULT_PROJECT)
+    check_safe_name("project_id", project_id)
     return {
         "name": name,
+        "project_id": project_id,
         "flavor": flavor,
         "image": image,
         "networks": _normalise_requested_networks(request.get("networks"), networks),
@@ -297,6 +302,7 @@ def new_instance(request: dict[str, Any], now: str, name: str | None = None, lau
     return {
         "uuid": str(uuid.uuid4()),
         "name": name,
+        "project_id": request.get("project_id", DEFAULT_PROJECT),
         "hostname": sanitize_hostname(name, default_name="server"),
         "flavor": dict(request["flavor"]),
         "image": public_image(request["image"]),

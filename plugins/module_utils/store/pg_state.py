@@ -29,6 +29,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
     StoreRetry,
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import SCHEMA_VERSION as DATA_SCHEMA
 from ansible_collections.nimbus.compute.plugins.module_utils.store.state import (
     CLAIM_RESOURCES,
@@ -36,8 +37,6 @@ from ansible_collections.nimbus.compute.plugins.module_utils.store.state import 
     claim_record,
     discount_claim,
 )
-
-DEFAULT_PROJECT = "default"
 
 
 def _dump(value: Any) -> str:
@@ -154,6 +153,26 @@ class PgState(InstanceRecordRules):
         for inst in self._instances_where("name = ANY(%s) AND vm_state <> %s", (list(names), states.DELETED)):
             found.setdefault(inst["name"], inst)
         return found
+
+    def project_usage(self, project_id: str, excluding: Iterable[str] = ()) -> dict[str, int]:
+        """The project's instances, cores, RAM and server groups, as StoreState.project_usage counts them.
+
+        A writing transaction first takes the project's lock (an advisory lock until commit): builds of one
+        project count and claim in turn, so two of them never both take the last room of a quota.
+        """
+        self.flush()
+        if self.writable:
+            self._sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"nimbus.project_usage:{project_id}",))
+        instances, cores, ram = self._sql(
+            "SELECT count(*), coalesce(sum((record->'flavor'->>'vcpus')::bigint), 0), "
+            "coalesce(sum((record->'flavor'->>'memory_mb')::bigint), 0) FROM nimbus.instances "
+            "WHERE project_id = %s AND vm_state <> %s AND NOT uuid = ANY(%s)",
+            (project_id, states.DELETED, list(excluding)),
+        ).fetchone()
+        (groups,) = self._sql(
+            "SELECT count(*) FROM nimbus.server_groups WHERE project_id = %s", (project_id,)
+        ).fetchone()
+        return {"instances": instances, "cores": cores, "ram": ram, "server_groups": groups}
 
     def add_instance(self, inst: dict[str, Any]) -> dict[str, Any]:
         self._writing("add_instance")

@@ -23,6 +23,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import check_data, empty_data
 
 EVENT_RESULTS = ("Success", "Error")
@@ -160,6 +161,11 @@ class InstanceRecordRules:
         return record
 
 
+def project_of(record: dict[str, Any]) -> str:
+    """The project an instance or a server group belongs to (records from before projects: the default one)."""
+    return record.get("project_id") or DEFAULT_PROJECT
+
+
 def new_usage() -> dict[str, Any]:
     return {"vcpus": 0, "memory_mb": 0, "disk_gb": 0, "instances": 0, "instance_uuids": []}
 
@@ -221,6 +227,22 @@ class StoreState(InstanceRecordRules):
         self.check_new_instance(inst)
         self.instances[inst["uuid"]] = inst
         return inst
+
+    def project_usage(self, project_id: str, excluding: Iterable[str] = ()) -> dict[str, int]:
+        """The project's instances, cores and RAM (its instances not deleted, but those ``excluding``)
+        and server groups; the whole store is locked, so no other build counts at the same time."""
+        skip = set(excluding)
+        live = [
+            inst
+            for inst in self.instances.values()
+            if inst["vm_state"] != states.DELETED and project_of(inst) == project_id and inst["uuid"] not in skip
+        ]
+        return {
+            "instances": len(live),
+            "cores": sum(int(inst["flavor"]["vcpus"]) for inst in live),
+            "ram": sum(int(inst["flavor"]["memory_mb"]) for inst in live),
+            "server_groups": sum(project_of(group) == project_id for group in self.server_groups.values()),
+        }
 
     # -- claims (placement allocations) -------------------------------------
 
