@@ -15,6 +15,7 @@ version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
+  - nimbus.compute.quotas
 attributes:
   check_mode:
     support: full
@@ -39,6 +40,11 @@ options:
       - Each name follows the rule of O(name).
     type: list
     elements: str
+  project_id:
+    description:
+      - Also report this project's usage against its quotas (O(quotas)) in RV(limits), as C(nova limits) does.
+    type: str
+    version_added: 0.3.0
   include_deleted:
     description:
       - Also return deleted instances (Nova's C(--deleted)), oldest first. Returns every record of O(name) (or the
@@ -48,6 +54,14 @@ options:
 """
 
 EXAMPLES = r"""
+- name: Show what the project uses of its quotas
+  nimbus.compute.instance_info:
+    store_path: "{{ nimbus_store_path }}"
+    names: []
+    project_id: default
+    quotas: "{{ nimbus_quotas['default'] | default({}) }}"
+  register: usage
+
 - name: Show one instance
   nimbus.compute.instance_info:
     store_path: "{{ nimbus_store_path }}"
@@ -56,6 +70,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+limits:
+  description:
+    - With O(project_id), each quota of the project with its C(limit) (V(-1) for unlimited) and what the project
+      has C(in_use), counted from the store as the builds count it.
+  returned: with O(project_id)
+  type: dict
+  sample:
+    project_id: default
+    absolute:
+      instances: {limit: 10, in_use: 2}
+      cores: {limit: 20, in_use: 2}
+      ram: {limit: 51200, in_use: 512}
+      server_groups: {limit: 10, in_use: 0}
 instances:
   description: The matching instances; empty when none matches.
   returned: always

@@ -20,6 +20,7 @@ version_added: 0.2.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
+  - nimbus.compute.quotas
 attributes:
   check_mode:
     support: full
@@ -40,6 +41,13 @@ options:
       - Where the members may land. Required to create a group; when the group exists it must be the same.
     type: str
     choices: [affinity, anti-affinity, soft-affinity, soft-anti-affinity]
+  project_id:
+    description:
+      - The project the group belongs to. A new group must fit the project's C(server_groups) quota (O(quotas));
+        a group of another project by this name is refused.
+    type: str
+    default: default
+    version_added: 0.3.0
   rules:
     description: Rules of the policy (Nova's server group rules); only V(anti-affinity) takes one.
     type: dict

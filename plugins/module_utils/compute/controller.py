@@ -24,12 +24,15 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache import reports_from_store
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.task_store import store_for
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import quotas as quotas_obj
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import (
     check_instance_name,
     check_instance_names,
     utcnow,
     validate_request,
 )
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
 
 
@@ -104,7 +107,16 @@ def server_group(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     store = store_for(params)
     if params["state"] == "absent":
         return server_groups.delete(store, params["name"], check_mode)
-    return server_groups.ensure(store, params["name"], params["policy"], params["rules"], utcnow(), check_mode)
+    return server_groups.ensure(
+        store,
+        params["name"],
+        params["policy"],
+        params["rules"],
+        utcnow(),
+        check_mode,
+        project_id=params.get("project_id") or DEFAULT_PROJECT,
+        quotas=params.get("quotas"),
+    )
 
 
 def network_allocate(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
@@ -154,8 +166,11 @@ def instance_info(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     for index, name in enumerate(params.get("names") or []):
         check_instance_name(f"names[{index}]", name)
     state = store_for(params).snapshot()
+    result: dict[str, Any] = {"changed": False}
+    if params.get("project_id") is not None:
+        result["limits"] = project_limits_report(state, params["project_id"], params.get("quotas"))
     if params.get("include_deleted"):
-        return {"changed": False, "instances": _with_deleted(state, params.get("name"), params.get("names"))}
+        return {**result, "instances": _with_deleted(state, params.get("name"), params.get("names"))}
     if params.get("name") is not None:
         found = flow.find_instance(state, params["name"])
         instances = [found] if found else []
@@ -164,4 +179,11 @@ def instance_info(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         instances = [by_name[name] for name in params["names"] if name in by_name]
     else:
         instances = state.list_instances()
-    return {"changed": False, "instances": instances}
+    return {**result, "instances": instances}
+
+
+def project_limits_report(state, project_id: str, quotas: Any) -> dict[str, Any]:
+    """``nova limits`` for one project: each quota's limit and the project's usage, from the store."""
+    check_safe_name("project_id", project_id)
+    limits = quotas_obj.project_limits(quotas)
+    return {"project_id": project_id, "absolute": quotas_obj.usage_report(limits, state.project_usage(project_id))}

@@ -8,6 +8,21 @@ change the documentation and run the tool (make lint checks the two agree).
 
 from __future__ import annotations
 
+QUOTAS = {
+    "type": "dict",
+    "default": {},
+    "options": {
+        "cores": {"type": "int", "default": 20},
+        "floating_ips": {"type": "int", "default": 50},
+        "instances": {"type": "int", "default": 10},
+        "ram": {"type": "int", "default": 51200},
+        "security_group_rules": {"type": "int", "default": 100},
+        "security_groups": {"type": "int", "default": 10},
+        "server_group_members": {"type": "int", "default": 10},
+        "server_groups": {"type": "int", "default": 10},
+    },
+}
+
 SCHEDULER = {
     "type": "dict",
     "default": {},
@@ -116,20 +131,7 @@ HOST_SELECT = {
     "name": {"type": "str"},
     "networks": {"type": "dict", "default": {}},
     "notifications_path": {"type": "path"},
-    "quotas": {
-        "type": "dict",
-        "default": {},
-        "options": {
-            "cores": {"type": "int", "default": 20},
-            "floating_ips": {"type": "int", "default": 50},
-            "instances": {"type": "int", "default": 10},
-            "ram": {"type": "int", "default": 51200},
-            "security_group_rules": {"type": "int", "default": 100},
-            "security_groups": {"type": "int", "default": 10},
-            "server_group_members": {"type": "int", "default": 10},
-            "server_groups": {"type": "int", "default": 10},
-        },
-    },
+    "quotas": QUOTAS,
     "replace_failed": {"type": "bool", "default": False},
     "request": {
         "type": "dict",
@@ -201,6 +203,8 @@ INSTANCE_INFO = {
     "include_deleted": {"type": "bool", "default": False},
     "name": {"type": "str"},
     "names": {"type": "list", "elements": "str"},
+    "project_id": {"type": "str"},
+    "quotas": QUOTAS,
     "store_password": {"type": "str", "no_log": True},
     "store_path": {"type": "path"},
     "store_url": {"type": "str"},
@@ -265,6 +269,8 @@ RESCHEDULE = {
 SERVER_GROUP = {
     "name": {"type": "str", "required": True},
     "policy": {"type": "str", "choices": ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]},
+    "project_id": {"type": "str", "default": "default"},
+    "quotas": QUOTAS,
     "rules": {"type": "dict", "options": {"max_server_per_host": {"type": "int"}}},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "store_password": {"type": "str", "no_log": True},

@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import quotas as quotas_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import server_group as group_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT, project_of
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import retry_on_conflict
 
 
@@ -18,12 +20,30 @@ def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[s
 
 @retry_on_conflict
 def ensure(
-    store, name: str, policy: str | None, rules: dict[str, Any] | None, now: str, check_mode: bool
+    store,
+    name: str,
+    policy: str | None,
+    rules: dict[str, Any] | None,
+    now: str,
+    check_mode: bool,
+    project_id: str = DEFAULT_PROJECT,
+    quotas: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The group exists with this policy and rules; a group's policy never changes (as in Nova)."""
+    """The group exists with this policy and rules in ``project_id``; a group's policy never changes (as in Nova).
+
+    A new group must fit the project's server_groups quota, counted in the transaction that adds it.
+    """
     check_safe_name("name", name)
+    check_safe_name("project_id", project_id)
+    limits = quotas_obj.project_limits(quotas)
     with store.transaction() as state:
         existing = state.find_server_group(name)
+        if existing is not None and project_of(existing) != project_id:
+            raise exceptions.Conflict(
+                f"server group {existing['name']} ({existing['uuid']}) belongs to project {project_of(existing)}, "
+                f"not {project_id}",
+                server_group=existing["uuid"],
+            )
         if existing is not None:
             same_policy = policy in (None, existing["policy"])
             if same_policy and rules is not None:
@@ -41,6 +61,8 @@ def ensure(
         if policy is None:
             raise exceptions.InvalidInput("policy", f"is required to create server group {name}")
         group = group_obj.new_server_group(name, policy, group_obj.validate_rules(policy, rules), now)
+        group["project_id"] = project_id
+        quotas_obj.check_one_more(limits, "server_groups", state.project_usage(project_id)["server_groups"])
         if not check_mode:
             state.add_server_group(group)
         return {"changed": True, "server_group": group, "diff": _diff(None, group)}

@@ -32,6 +32,11 @@ DEFAULT_QUOTAS: dict[str, int] = {
 INSTANCE_RESOURCES = ("instances", "cores", "ram")
 
 
+def project_of(record: dict[str, Any]) -> str:
+    """The project an instance or a server group belongs to (records from before projects: the default one)."""
+    return record.get("project_id") or DEFAULT_PROJECT
+
+
 class QuotaExceeded(NimbusError):
     """Nova's TooManyInstances / OverQuota: the project's quota has no room for the request."""
 

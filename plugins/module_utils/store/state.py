@@ -23,7 +23,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
-from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import project_of
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import check_data, empty_data
 
 EVENT_RESULTS = ("Success", "Error")
@@ -159,11 +159,6 @@ class InstanceRecordRules:
         if result == "Error":
             action["message"] = "Error"
         return record
-
-
-def project_of(record: dict[str, Any]) -> str:
-    """The project an instance or a server group belongs to (records from before projects: the default one)."""
-    return record.get("project_id") or DEFAULT_PROJECT
 
 
 def new_usage() -> dict[str, Any]:

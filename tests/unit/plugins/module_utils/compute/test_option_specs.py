@@ -78,7 +78,7 @@ def test_an_unset_or_null_field_is_absent_not_none_or_empty():
     params, refusal = host_select(request={**REQUEST, "key_name": None, "networks": [{"network": "private"}]})
     assert refusal is None
     # Ansible fills unset suboptions with None and turns a null str into '': both are taken out again.
-    assert params["request"] == REQUEST
+    assert params["request"] == {**REQUEST, "project_id": "default"}
     assert params["scheduler"] == config.DEFAULTS
     # Top-level options keep their None: the modules read them as not given.
     assert params["name"] is None and params["store_path"] is None

@@ -96,20 +96,14 @@ def test_projects_count_apart(store):
     assert store.snapshot().project_usage("alpha") == {"instances": 1, "cores": 4, "ram": 512, "server_groups": 0}
 
 
-def test_server_group_members_are_limited(store):
-    controller.server_group(
-        {**store_options(store), "state": "present", "name": "g", "policy": "soft-affinity", "rules": None}, False
-    )
+def test_server_group_members_are_limited(store, store_params):
+    group(store_params, "g", policy="soft-affinity")
     create(store, "web", {"server_group_members": 2}, flavor="m1.tiny", max_count=2, scheduler_hints={"group": "g"})
     with pytest.raises(
         quotas.QuotaExceeded,
         match=r"^Quota exceeded for server_group_members: Requested 1, but already used 2 of 2 server_group_members$",
     ):
         create(store, "db", {"server_group_members": 2}, flavor="m1.tiny", scheduler_hints={"group": "g"})
-
-
-def store_options(store):
-    return {"store_url": store.url} if hasattr(store, "url") else {"store_path": str(store.path)}
 
 
 @pytest.mark.parametrize(
@@ -161,3 +155,33 @@ def test_host_select_passes_the_quotas_and_the_project(store_params):
     params["request"] = {**params["request"], "project_id": "alpha"}
     result = controller.host_select(params, False)
     assert result["instance"]["project_id"] == "alpha"
+
+
+def group(store_params, name, **options):
+    params = {**store_params, "state": "present", "name": name, "policy": "affinity", "rules": None, **options}
+    return controller.server_group(params, False)
+
+
+def test_server_groups_are_limited_per_project_and_belong_to_one(store, store_params):
+    group(store_params, "g1", quotas={"server_groups": 1})
+    with pytest.raises(
+        quotas.QuotaExceeded, match=r"^Quota exceeded for server_groups: Requested 1, but already used 1 of 1"
+    ):
+        group(store_params, "g2", quotas={"server_groups": 1})
+    assert group(store_params, "g2", project_id="beta", quotas={"server_groups": 1})["changed"]
+    with pytest.raises(exceptions.Conflict, match="belongs to project beta, not default"):
+        group(store_params, "g2")
+    assert group(store_params, "g1")["changed"] is False
+
+
+def test_instance_info_reports_the_projects_limits_and_usage(store, store_params):
+    create(store, "web", max_count=2)
+    group(store_params, "g1")
+    params = {**store_params, "project_id": "default", "quotas": {"cores": 40, "ram": -1}}
+    report = controller.instance_info(params, False)["limits"]
+    assert report["project_id"] == "default"
+    assert report["absolute"]["instances"] == {"limit": 10, "in_use": 2}
+    assert report["absolute"]["cores"] == {"limit": 40, "in_use": 8}
+    assert report["absolute"]["ram"] == {"limit": -1, "in_use": 1024}
+    assert report["absolute"]["server_groups"] == {"limit": 10, "in_use": 1}
+    assert "limits" not in controller.instance_info(store_params, False)

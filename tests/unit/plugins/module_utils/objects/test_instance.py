@@ -35,6 +35,7 @@ def test_minimal_request_is_normalised():
     result = validate(request())
     assert result == {
         "name": "web-1",
+        "project_id": "default",
         "flavor": {
             "name": "m1.tiny",
             "vcpus": 1,
