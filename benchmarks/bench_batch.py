@@ -95,6 +95,8 @@ class OursBatch(BatchSide):
         extra = {"instance_name": self.prefix(count, pair), "min_count": count, "max_count": count}
         # The tiny flavor's one vCPU twenty times on this machine's cores, as the issue measured.
         extra["nimbus_scheduler"] = {"cpu_allocation_ratio": 16}
+        # Twenty at once are over Nova's default quotas (10 instances, 20 cores): the peers have none.
+        extra["nimbus_quotas"] = {"default": {"instances": -1, "cores": -1, "ram": -1}}
         return [*self.b.playbook, str(REPO / "playbooks/create_instance.yml"), "-e", json.dumps(extra)]
 
     def delete_argv(self, count: int, pair: int) -> list[str]:
