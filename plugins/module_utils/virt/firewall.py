@@ -66,7 +66,7 @@ def protocol_element(ethertype: str, protocol: str | int | None) -> str:
 def _remotes(rule: dict[str, Any], group_addresses: dict[str, list[str]]) -> list[tuple[str, str] | None]:
     """The (address, mask) pairs a rule lets in or out: its prefix, its remote group's members, or any (None)."""
     if rule["remote_ip_prefix"] is not None:
-        address, _, mask = rule["remote_ip_prefix"].partition("/")
+        address, mask = rule["remote_ip_prefix"].split("/")
         return [(address, mask)]
     if rule["remote_group"] is not None:
         version = 6 if rule["ethertype"] == "IPv6" else 4
