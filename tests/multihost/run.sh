@@ -206,8 +206,10 @@ step "define a domain named twenty-7 on c1 that nimbus did not make"
 on_c1() { nsenter --net=/run/netns/nimbus-c1 --mount=/run/nimbus-multihost/c1.mnt --uts=/run/nimbus-multihost/c1.uts -- "$@"; }
 printf '%s' "<domain type='qemu'><name>twenty-7</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>" >"$work/twenty-7.xml"
 on_c1 virsh --connect qemu:///system define "$work/twenty-7.xml"
+# Twenty are over Nova's default quotas (10 instances, 20 cores): unlimited here.
 create twenty -e max_count=20 -e '{"nimbus_scheduler": {"ram_weight_multiplier": -1.0, "cpu_weight_multiplier": 0.0,
-  "disk_weight_multiplier": 0.0, "cpu_allocation_ratio": 16}}'
+  "disk_weight_multiplier": 0.0, "cpu_allocation_ratio": 16},
+  "nimbus_quotas": {"default": {"instances": -1, "cores": -1, "ram": -1}}}'
 step "check the reschedule of twenty-7"
 ansible-playbook -i "$inventory" tests/multihost/check_reschedule.yml -e '{"instance_name": "twenty-7",
   "expected_attempts": 2, "expected_first": "c1", "expected_vm_state": "active",
