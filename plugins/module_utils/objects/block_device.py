@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_choice
 
 FIELD = "block_device_mapping_v2"
 SOURCE_TYPES = ("image", "blank", "volume")
@@ -59,14 +60,6 @@ def _optional_int(field: str, value: Any, minimum: int) -> int | None:
     return value
 
 
-def _choice(field: str, value: Any, choices: tuple[str, ...], default: str | None) -> str | None:
-    if value is None:
-        return default
-    if value not in choices:
-        raise InvalidInput(field, f"must be one of {', '.join(choices)}, got {value!r}")
-    return value
-
-
 def _device_name(field: str, value: Any, disk_bus: str | None) -> str | None:
     """Nova's validate_device_name plus the prefix-matches-bus rule of blockinfo."""
     if value is None:
@@ -100,12 +93,12 @@ def _fields(index: int, raw: Any) -> dict[str, Any]:
         raise InvalidInput(field("source_type"), "snapshot is not supported: there is no snapshot service")
     if source_type not in SOURCE_TYPES:
         raise InvalidInput(field("source_type"), f"Invalid source_type field; must be one of {', '.join(SOURCE_TYPES)}")
-    destination_type = _choice(field("destination_type"), raw.get("destination_type"), DESTINATION_TYPES, None)
+    destination_type = check_choice(field("destination_type"), raw.get("destination_type"), DESTINATION_TYPES)
     boot_index = raw.get("boot_index")
     if boot_index is not None and (isinstance(boot_index, bool) or not isinstance(boot_index, int)):
         raise InvalidInput(field("boot_index"), f"must be an integer or null, got {boot_index!r}")
-    disk_bus = _choice(field("disk_bus"), raw.get("disk_bus"), DISK_BUSES, None)
-    device_type = _choice(field("device_type"), raw.get("device_type"), DEVICE_TYPES, "disk")
+    disk_bus = check_choice(field("disk_bus"), raw.get("disk_bus"), DISK_BUSES)
+    device_type = check_choice(field("device_type"), raw.get("device_type"), DEVICE_TYPES, "disk")
     if device_type == "cdrom" and disk_bus == "virtio":
         raise InvalidInput(field("disk_bus"), "a cdrom cannot be on the virtio bus")
     delete_on_termination = raw.get("delete_on_termination", False)

@@ -35,6 +35,15 @@ def check_safe_name(field: str, value: Any) -> str:
     return value
 
 
+def check_choice(field: str, value: Any, choices: tuple[str, ...], default: str | None = None) -> str | None:
+    """One of ``choices``, or ``default`` when not given (None); InvalidInput naming the field otherwise."""
+    if value is None:
+        return default
+    if value not in choices:
+        raise InvalidInput(field, f"must be one of {', '.join(choices)}, got {shown(value)}")
+    return value
+
+
 def check_user_data(field: str, value: Any) -> str | None:
     """User data as Nova takes it (at most 65535 bytes); host_select's request and block_device_map share it."""
     if value is None:

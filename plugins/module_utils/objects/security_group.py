@@ -19,7 +19,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput, shown
 from ansible_collections.nimbus.compute.plugins.module_utils.network.ipam import require_netaddr
-from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_choice, check_safe_name
 
 try:
     import netaddr
@@ -54,14 +54,6 @@ MAX_DESCRIPTION_LEN = 255
 
 def _field(index: int, key: str | None = None) -> str:
     return f"rules[{index}]" + (f".{key}" if key else "")
-
-
-def _choice(field: str, value: Any, choices: tuple[str, ...], default: str | None = None) -> str:
-    if value is None and default is not None:
-        return default
-    if value not in choices:
-        raise InvalidInput(field, f"must be one of {', '.join(choices)}, got {shown(value)}")
-    return value
 
 
 def _protocol(field: str, value: Any, ethertype: str) -> str | int | None:
@@ -142,8 +134,10 @@ def validate_rule(index: int, rule: Any) -> dict[str, Any]:
     unknown = sorted(set(rule) - RULE_KEYS)
     if unknown:
         raise InvalidInput(_field(index, unknown[0]), f"unknown key; known keys: {', '.join(sorted(RULE_KEYS))}")
-    direction = _choice(_field(index, "direction"), rule.get("direction"), DIRECTIONS)
-    ethertype = _choice(_field(index, "ethertype"), rule.get("ethertype"), ETHERTYPES, default="IPv4")
+    direction = check_choice(_field(index, "direction"), rule.get("direction"), DIRECTIONS)
+    if direction is None:
+        raise InvalidInput(_field(index, "direction"), f"is required and must be one of {', '.join(DIRECTIONS)}")
+    ethertype = check_choice(_field(index, "ethertype"), rule.get("ethertype"), ETHERTYPES, "IPv4")
     protocol = _protocol(_field(index, "protocol"), rule.get("protocol"), ethertype)
     low, high = _port_range(index, rule, protocol)
     prefix = _remote_ip_prefix(_field(index, "remote_ip_prefix"), rule.get("remote_ip_prefix"), ethertype)
