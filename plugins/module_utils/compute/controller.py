@@ -32,7 +32,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance im
     utcnow,
     validate_request,
 )
-from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import project_of
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler.config import scheduler_config
 
 
@@ -114,7 +114,7 @@ def server_group(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         params["rules"],
         utcnow(),
         check_mode,
-        project_id=params.get("project_id") or DEFAULT_PROJECT,
+        project_id=project_of(params),
         quotas=params.get("quotas"),
     )
 

@@ -160,7 +160,7 @@ def _within_quotas(
 def _check_group_quota(group: dict[str, Any] | None, limits: dict[str, int], adding: int) -> None:
     """Nova's check_server_group_quota: the group's members (the new ones are in ``group['members']``)."""
     if group is not None:
-        quotas_obj.check_group_members(limits, len(group["members"]) - adding, adding)
+        quotas_obj.check_room(limits, "server_group_members", len(group["members"]) - adding, adding)
 
 
 @retry_on_conflict

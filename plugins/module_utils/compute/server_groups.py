@@ -62,7 +62,7 @@ def ensure(
             raise exceptions.InvalidInput("policy", f"is required to create server group {name}")
         group = group_obj.new_server_group(name, policy, group_obj.validate_rules(policy, rules), now)
         group["project_id"] = project_id
-        quotas_obj.check_one_more(limits, "server_groups", state.project_usage(project_id)["server_groups"])
+        quotas_obj.check_room(limits, "server_groups", state.project_usage(project_id)["server_groups"])
         if not check_mode:
             state.add_server_group(group)
         return {"changed": True, "server_group": group, "diff": _diff(None, group)}

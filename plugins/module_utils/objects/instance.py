@@ -20,7 +20,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import config_drive, request_spec, states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.block_device import validate_block_device_mapping
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name, check_user_data
-from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT, project_of
 
 REQUEST_KEYS = frozenset(
     {
@@ -302,7 +302,7 @@ def new_instance(request: dict[str, Any], now: str, name: str | None = None, lau
     return {
         "uuid": str(uuid.uuid4()),
         "name": name,
-        "project_id": request.get("project_id", DEFAULT_PROJECT),
+        "project_id": project_of(request),
         "hostname": sanitize_hostname(name, default_name="server"),
         "flavor": dict(request["flavor"]),
         "image": public_image(request["image"]),

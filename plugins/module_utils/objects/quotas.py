@@ -103,19 +103,12 @@ def instances_that_fit(
     raise QuotaExceeded(overs, requested, usage, limits)
 
 
-def check_group_members(limits: dict[str, int], members: int, adding: int) -> None:
-    """Nova's check_server_group_quota: a group holds at most server_group_members instances."""
-    limit = limits["server_group_members"]
-    if adding and limit != UNLIMITED and members + adding > limit:
-        resource = "server_group_members"
-        raise QuotaExceeded([resource], {resource: adding}, {resource: members}, {resource: limit})
-
-
-def check_one_more(limits: dict[str, int], resource: str, used: int) -> None:
-    """One more of ``resource`` (a server group, a floating IP) fits the project's quota, or QuotaExceeded."""
+def check_room(limits: dict[str, int], resource: str, used: int, adding: int = 1) -> None:
+    """``adding`` more of ``resource`` fit the project's quota (a server group, a group's members: Nova's
+    check_server_group_quota), or QuotaExceeded."""
     limit = limits[resource]
-    if limit != UNLIMITED and used + 1 > limit:
-        raise QuotaExceeded([resource], {resource: 1}, {resource: used}, {resource: limit})
+    if adding and limit != UNLIMITED and used + adding > limit:
+        raise QuotaExceeded([resource], {resource: adding}, {resource: used}, {resource: limit})
 
 
 def usage_report(limits: dict[str, int], usage: dict[str, int]) -> dict[str, dict[str, int]]:

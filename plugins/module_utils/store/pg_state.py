@@ -29,7 +29,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
     StoreRetry,
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
-from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import project_of
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import SCHEMA_VERSION as DATA_SCHEMA
 from ansible_collections.nimbus.compute.plugins.module_utils.store.state import (
     CLAIM_RESOURCES,
@@ -48,7 +48,7 @@ def _instance_row(inst: dict[str, Any]) -> dict[str, Any]:
     return {
         "uuid": inst["uuid"],
         "name": inst["name"],
-        "project_id": inst.get("project_id") or DEFAULT_PROJECT,
+        "project_id": project_of(inst),
         "vm_state": inst["vm_state"],
         "task_state": inst.get("task_state"),
         "host": inst.get("host"),
@@ -367,7 +367,7 @@ class PgState(InstanceRecordRules):
         record = {key: value for key, value in group.items() if key != "members"}
         self._sql(
             "INSERT INTO nimbus.server_groups (uuid, name, project_id, record) VALUES (%s, %s, %s, %s::jsonb)",
-            (group["uuid"], group["name"], group.get("project_id") or DEFAULT_PROJECT, _dump(record)),
+            (group["uuid"], group["name"], project_of(group), _dump(record)),
         )
         self.add_group_members(group["uuid"], list(group.get("members") or []))
         return group

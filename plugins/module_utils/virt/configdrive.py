@@ -29,6 +29,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import config_drive as config_drive_request
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import project_of
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import nocloud
 
 try:
@@ -59,8 +60,6 @@ OPENSTACK_VERSIONS = (FOLSOM, GRIZZLY, HAVANA, LIBERTY, NEWTON_ONE, NEWTON_TWO, 
 # meta_data.json keys that appeared after Folsom: older versions go without them.
 META_DATA_KEY_SINCE = {"devices": NEWTON_ONE, "project_id": ROCKY, "random_seed": HAVANA}
 RANDOM_SEED_BYTES = 512
-# Nova's instances always have a project; ours until requests name one.
-DEFAULT_PROJECT_ID = "default"
 
 
 def _since(version: str, first: str) -> bool:
@@ -282,7 +281,7 @@ def meta_data_for(instance: dict[str, Any], admin_pass: str | None) -> dict[str,
         "public_keys": {key["name"]: key["data"] for key in keys},
         "keys": keys,
         "devices": [],
-        "project_id": instance.get("project_id") or DEFAULT_PROJECT_ID,
+        "project_id": project_of(instance),
     }
     if admin_pass is not None:
         meta_data["admin_pass"] = admin_pass
