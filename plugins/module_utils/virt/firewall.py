@@ -21,6 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.security_group import (
+    ICMP_PROTOCOLS,
+    PROTOCOL_NUMBERS,
+)
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.xmlutil import etree
 
 BASE_FILTER = "nimbus-base"
@@ -37,7 +41,6 @@ PROTOCOL_ELEMENTS = {
     "IPv6": {None: "all-ipv6", 58: "icmpv6", 6: "tcp-ipv6", 17: "udp-ipv6", 50: "esp-ipv6", 51: "ah-ipv6",
              132: "sctp-ipv6", 136: "udplite-ipv6"},
 }  # fmt: skip
-PROTOCOL_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
 HOST_MASKS = {"IPv4": "32", "IPv6": "128"}
 
 
@@ -83,7 +86,7 @@ def _match(rule: dict[str, Any], remote: tuple[str, str] | None) -> dict[str, st
         side = "src" if ingress else "dst"
         attributes[f"{side}ipaddr"], attributes[f"{side}ipmask"] = remote
     low, high = rule["port_range_min"], rule["port_range_max"]
-    if rule["protocol"] in ("icmp", "icmpv6"):
+    if rule["protocol"] in ICMP_PROTOCOLS:
         if low is not None:
             attributes["type"] = str(low)
         if high is not None:
