@@ -40,6 +40,8 @@ version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
+  - nimbus.compute.catalog
+  - nimbus.compute.networks
   - nimbus.compute.host_reports
   - nimbus.compute.scheduler
   - nimbus.compute.quotas
@@ -57,24 +59,9 @@ attributes:
     support: full
     description: A second run for the same name returns the existing instance with C(changed=false).
 options:
-  flavors:
-    description:
-      - Flavors by name, usually the inventory variable C(nimbus_flavors).
-      - Each has C(vcpus), C(memory_mb), C(root_gb), and optionally C(ephemeral_gb), C(swap_mb), C(extra_specs).
-    type: dict
-    default: {}
-  images:
-    description:
-      - Images by name, usually C(nimbus_images); each has C(source) (path or URL), C(sha256), C(disk_format).
-    type: dict
-    default: {}
   name:
     description: Name or uuid of the instance whose claim to drop, with O(state=absent).
     type: str
-  networks:
-    description: Networks by name, usually C(nimbus_networks); the request's networks must be among them.
-    type: dict
-    default: {}
   request:
     description:
       - The build request, required with O(state=present), in the fields of Nova's server create request.

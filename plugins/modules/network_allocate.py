@@ -18,6 +18,7 @@ version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
   - nimbus.compute.store
+  - nimbus.compute.networks
   - nimbus.compute.notifications
 attributes:
   check_mode:
@@ -41,15 +42,6 @@ options:
         end (M(nimbus.compute.reschedule)) and does not stop the others, and the module then fails naming each.
     type: list
     elements: str
-  networks:
-    description:
-      - Networks by name, usually C(nimbus_networks). Each has C(cidr), and optionally C(gateway), C(dns),
-        C(mtu), C(allocation_pools) (a list of C({start, end})), C(dhcp), and either C(libvirt_network) (default
-        the network's name) or C(bridge), a Linux bridge on the compute hosts.
-      - C(ipv6) adds an IPv6 subnet (C(cidr), C(gateway), C(dns), C(allocation_pools)); its addresses are static and
-        reach the guest through C(network_data.json). A request's C(fixed_ip) may be IPv4 or IPv6.
-    type: dict
-    default: {}
   state:
     description: V(present) allocates; V(absent) releases.
     type: str

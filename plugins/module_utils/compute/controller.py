@@ -41,7 +41,7 @@ def host_select(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     if params["state"] == "absent":
         instance, changed = flow.release_claim(store, params["name"], utcnow(), check_mode)
         return {"changed": changed, "instance": instance}
-    # params["hosts"] passed option_rules (check_host_reports) before the body runs, as reschedule's do.
+    # params["hosts"] passed its argument spec (each report a mapping of its fields) before the body runs.
     request = validate_request(params["request"], params["flavors"], params["images"], params["networks"])
     instances, changed = schedule.schedule_instances(
         store,

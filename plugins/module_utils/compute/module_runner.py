@@ -37,7 +37,9 @@ def run_module(
             module.fail_json(msg=missing_required_lib(library), exception=import_error)
     try:
         # The rules beyond Ansible's types, as the action plugin checked them on the controller.
-        params = option_rules.without_unset_fields(argument_spec, module.params)
+        params = option_rules.entries_by_name(
+            argument_spec, option_rules.without_unset_fields(argument_spec, module.params)
+        )
         option_rules.check_options(argument_spec, params)
         result = body(params, module.check_mode)
     except exceptions.NimbusError as error:

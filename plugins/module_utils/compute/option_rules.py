@@ -57,16 +57,6 @@ def check_wait_timeout(field: str, value: Any) -> int:
     return value
 
 
-def check_host_reports(field: str, hosts: Any) -> dict[str, dict[str, Any]]:
-    """Hosts by name with their ``nimbus_host`` facts, as host_select and reschedule take them."""
-    if not isinstance(hosts, dict):
-        raise InvalidInput(field, "must be a mapping of host names to their nimbus_host facts (from host_facts)")
-    for host, report in hosts.items():
-        if not isinstance(report, dict):
-            raise InvalidInput(f"{field}.{host}", "must be the host's nimbus_host facts (from host_facts)")
-    return hosts
-
-
 RULES: dict[str, Callable[[str, Any], Any]] = {
     # A zone is a name the scheduler compares and the store keeps: the rule of every name.
     "availability_zone": check_safe_name,
@@ -74,7 +64,6 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "console_lines": guest_wait.check_console_lines,
     "port": guest_wait.check_port,
     "timeout": guest_wait.check_timeout,
-    "hosts": check_host_reports,
     "uri": check_libvirt_uri,
     "store_path": lambda field, value: check_path(value, field),
     "store_url": check_url_option,
@@ -91,23 +80,108 @@ def validate_arguments(
     Returns the validated parameters (unset fields left out, see without_unset_fields)
     and the refusal, every error in it: a wrong nested field is named by its path
     (``request.networks.port``), an element that is not a mapping by its option.
+    The entries of an option named by their ``name`` (named_entry_options) are
+    checked one by one, so a refusal names the entry (``flavors.m1.tiny.vcpus``),
+    and come back as a mapping of names to entries.
     """
-    result = ArgumentSpecValidator(argument_spec, **rules).validate(without_unset_fields(argument_spec, params))
-    messages = []
-    for error in result.errors:
-        message = str(error.msg)
-        messages.append(
-            f"Unsupported parameters for ({module}) module: {message}"
-            if isinstance(error, UnsupportedError)
-            else message
-        )
+    named = named_entry_options(argument_spec)
+    given = {option: as_entries(value) if option in named else value for option, value in params.items()}
+    messages = [message for option in named for message in _entries_not_mappings(option, params.get(option))]
+    outer_spec = {
+        option: {key: value for key, value in spec.items() if key != "options"} if option in named else spec
+        for option, spec in argument_spec.items()
+    }
+    result = ArgumentSpecValidator(outer_spec, **rules).validate(without_unset_fields(argument_spec, given))
+    messages.extend(_error_messages(module, result.errors))
+    validated = without_unset_fields(argument_spec, {**given, **result.validated_parameters})
+    for option in named:
+        if isinstance(validated.get(option), list):
+            validated[option], refusals = _validate_entries(
+                module, option, argument_spec[option]["options"], validated[option]
+            )
+            messages.extend(refusals)
     # Ansible reports a list element it cannot convert twice: alone, then in the message naming its option.
     shown = [
         message
         for message in dict.fromkeys(messages)
         if not any(message in other for other in messages if other != message)
     ]
-    return without_unset_fields(argument_spec, {**params, **result.validated_parameters}), "; ".join(shown) or None
+    return validated, "; ".join(shown) or None
+
+
+def named_entry_options(argument_spec: dict[str, Any]) -> tuple[str, ...]:
+    """The options that are lists of entries named by a required ``name`` (flavors, images, networks).
+
+    Each may also be given as a mapping of names to entries, as the inventory
+    writes it (``nimbus_flavors``); validate_arguments returns it as that
+    mapping, the form the modules' own code looks entries up in.
+    """
+    return tuple(
+        option
+        for option, spec in argument_spec.items()
+        if spec.get("elements") == "dict" and spec.get("options", {}).get("name", {}).get("required")
+    )
+
+
+def entries_by_name(argument_spec: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with each named-entry option's list (as a module's own validation leaves it) as a mapping of
+    names to entries; InvalidInput for a name given twice."""
+    converted = dict(params)
+    for option in named_entry_options(argument_spec):
+        if isinstance(params.get(option), list):
+            converted[option] = {}
+            for entry in params[option]:
+                if entry["name"] in converted[option]:
+                    raise InvalidInput(
+                        f"{option}.{entry['name']}",
+                        "the name is given more than once; each entry's name must be unique",
+                    )
+                converted[option][entry["name"]] = entry
+    return converted
+
+
+def as_entries(value: Any) -> Any:
+    """A mapping of names to entries as the list of named entries; an entry that is not a mapping is left out
+    (validate_arguments refuses it by its name)."""
+    if not isinstance(value, dict):
+        return value
+    return [{**entry, "name": name} for name, entry in value.items() if isinstance(entry, dict)]
+
+
+def _entries_not_mappings(option: str, value: Any) -> list[str]:
+    if not isinstance(value, dict):
+        return []
+    return [
+        f"{option}.{name}: must be a mapping of its fields, got {shown(entry)}"
+        for name, entry in value.items()
+        if not isinstance(entry, dict)
+    ]
+
+
+def _validate_entries(
+    module: str, option: str, suboptions: dict[str, Any], entries: list[dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    by_name: dict[str, dict[str, Any]] = {}
+    messages = []
+    for index, entry in enumerate(entries):
+        name = entry.get("name")
+        path = f"{option}.{name}" if isinstance(name, str) and name else f"{option}[{index}]"
+        if name in by_name:
+            messages.append(f"{path}: the name is given more than once; each entry's name must be unique")
+            continue
+        result = ArgumentSpecValidator({path: {"type": "dict", "options": suboptions}}).validate({path: entry})
+        messages.extend(_error_messages(module, result.errors))
+        by_name[name] = _without_unset(suboptions, result.validated_parameters[path])
+    return by_name, messages
+
+
+def _error_messages(module: str, errors: Any) -> list[str]:
+    return [
+        f"Unsupported parameters for ({module}) module: {error.msg}"
+        if isinstance(error, UnsupportedError)
+        else str(error.msg)
+        for error in errors
+    ]
 
 
 def without_unset_fields(argument_spec: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,78 @@ change the documentation and run the tool (make lint checks the two agree).
 
 from __future__ import annotations
 
+HOSTS = {
+    "type": "list",
+    "elements": "dict",
+    "default": [],
+    "options": {
+        "availability_zone": {"type": "str"},
+        "cpu_allocation_ratio": {"type": "float"},
+        "cpu_arch": {"type": "str"},
+        "disk_allocation_ratio": {"type": "float"},
+        "disk_gb": {"type": "int"},
+        "enabled": {"type": "bool", "default": True},
+        "free_disk_gb": {"type": "int"},
+        "free_memory_mb": {"type": "int"},
+        "hostname": {"type": "str"},
+        "instances_path": {"type": "path"},
+        "libvirt_version": {"type": "str"},
+        "memory_mb": {"type": "int"},
+        "name": {"type": "str", "required": True},
+        "networks": {"type": "dict"},
+        "qemu_version": {"type": "str"},
+        "ram_allocation_ratio": {"type": "float"},
+        "reason": {"type": "str"},
+        "reserved_host_disk_mb": {"type": "int"},
+        "reserved_host_memory_mb": {"type": "int"},
+        "traits": {"type": "list", "elements": "str", "default": []},
+        "up": {"type": "bool", "default": False},
+        "updated_at": {"type": "str"},
+        "uri": {"type": "str"},
+        "vcpus": {"type": "int"},
+        "virt_type": {"type": "str"},
+        "virt_types": {"type": "list", "elements": "str"},
+    },
+}
+
+NETWORKS = {
+    "type": "list",
+    "elements": "dict",
+    "default": [],
+    "options": {
+        "allocation_pools": {
+            "type": "list",
+            "elements": "dict",
+            "options": {"end": {"type": "str", "required": True}, "start": {"type": "str", "required": True}},
+        },
+        "bridge": {"type": "str"},
+        "cidr": {"type": "str", "required": True},
+        "dhcp": {"type": "bool", "default": True},
+        "dhcp_range": {
+            "type": "dict",
+            "options": {"end": {"type": "str", "required": True}, "start": {"type": "str", "required": True}},
+        },
+        "dns": {"type": "list", "elements": "str", "default": []},
+        "gateway": {"type": "str"},
+        "ipv6": {
+            "type": "dict",
+            "options": {
+                "allocation_pools": {
+                    "type": "list",
+                    "elements": "dict",
+                    "options": {"end": {"type": "str", "required": True}, "start": {"type": "str", "required": True}},
+                },
+                "cidr": {"type": "str", "required": True},
+                "dns": {"type": "list", "elements": "str", "default": []},
+                "gateway": {"type": "str"},
+            },
+        },
+        "libvirt_network": {"type": "str"},
+        "mtu": {"type": "int", "default": 1500},
+        "name": {"type": "str", "required": True},
+    },
+}
+
 QUOTAS = {
     "type": "dict",
     "default": {},
@@ -124,12 +196,37 @@ HOST_FACTS = {
 
 HOST_SELECT = {
     "compute_hosts": {"type": "list", "elements": "str"},
-    "flavors": {"type": "dict", "default": {}},
+    "flavors": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "ephemeral_gb": {"type": "int", "default": 0},
+            "extra_specs": {"type": "dict", "default": {}},
+            "memory_mb": {"type": "int", "required": True},
+            "name": {"type": "str", "required": True},
+            "root_gb": {"type": "int", "required": True},
+            "swap_mb": {"type": "int", "default": 0},
+            "vcpus": {"type": "int", "required": True},
+        },
+    },
     "host_facts_max_age": {"type": "int", "default": 300},
-    "hosts": {"type": "dict", "default": {}},
-    "images": {"type": "dict", "default": {}},
+    "hosts": HOSTS,
+    "images": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "disk_format": {"type": "str", "choices": ["qcow2", "raw"], "default": "qcow2"},
+            "min_disk": {"type": "int", "default": 0},
+            "name": {"type": "str", "required": True},
+            "properties": {"type": "dict", "default": {}},
+            "sha256": {"type": "str"},
+            "source": {"type": "str", "required": True},
+        },
+    },
     "name": {"type": "str"},
-    "networks": {"type": "dict", "default": {}},
+    "networks": NETWORKS,
     "notifications_path": {"type": "path"},
     "quotas": QUOTAS,
     "replace_failed": {"type": "bool", "default": False},
@@ -244,7 +341,7 @@ LIBVIRT_DOMAIN = {
 NETWORK_ALLOCATE = {
     "instance": {"type": "str"},
     "instances": {"type": "list", "elements": "str"},
-    "networks": {"type": "dict", "default": {}},
+    "networks": NETWORKS,
     "notifications_path": {"type": "path"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "store_password": {"type": "str", "no_log": True},
@@ -257,7 +354,7 @@ RESCHEDULE = {
     "compute_hosts": {"type": "list", "elements": "str"},
     "failure": {"type": "str"},
     "host_facts_max_age": {"type": "int", "default": 300},
-    "hosts": {"type": "dict", "default": {}},
+    "hosts": HOSTS,
     "instance": {"type": "str"},
     "instances": {"type": "list", "elements": "str"},
     "scheduler": SCHEDULER,

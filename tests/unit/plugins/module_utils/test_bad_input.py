@@ -170,6 +170,11 @@ LONG_ZONE = "z" * 200_000
 NAME_RULE = instance.INSTANCE_NAME_RULE
 NOT_A_STORE = "cannot read store {store}: not a valid store"
 GROUP = {"name": "g", "policy": "affinity"}
+HOST_NOT_A_MAPPING = {
+    "action": "hosts.localhost: must be a mapping of its fields, got 5",
+    # Ansible's own words for an element of a list of dicts that is not a mapping.
+    "module": "Value '5' in the sub parameter field 'hosts' must be a list, not 'int'",
+}
 MODULE_CASES = [
     # 1. A store that is not a JSON object is refused, never taken as an empty store and overwritten.
     ("store-null", "server_group", GROUP, b"null\n", f"{NOT_A_STORE}: it holds null, not a JSON object"),
@@ -234,20 +239,33 @@ MODULE_CASES = [
         "argument 'max_count' is of type str found in 'request'. and we were unable to convert to int: "
         "\"'2.5'\" cannot be converted to an int",
     ),
-    # 7. One validator of host reports for host_select and reschedule.
+    # 7. One spec of host reports for host_select and reschedule. The action plugin takes the inventory's mapping by
+    # name and names the entry; the module itself takes the documented list, where Ansible names the option.
     (
         "reschedule-host-not-facts",
         "reschedule",
         {"instance": "{uuid}", "hosts": {"localhost": 5}},
         None,
-        "hosts.localhost: must be the host's nimbus_host facts (from host_facts)",
+        HOST_NOT_A_MAPPING,
     ),
     (
         "host-select-host-not-facts",
         "host_select",
         {"request": BASE_REQUEST, "hosts": {"localhost": 5}},
         None,
-        "hosts.localhost: must be the host's nimbus_host facts (from host_facts)",
+        HOST_NOT_A_MAPPING,
+    ),
+    (
+        "host-select-host-vcpus-string",
+        "host_select",
+        {"request": BASE_REQUEST, "hosts": {"localhost": {"up": True, "vcpus": "many"}}},
+        None,
+        {
+            "action": "argument 'vcpus' is of type str found in 'hosts.localhost'. and we were unable to convert to "
+            "int: \"'many'\" cannot be converted to an int",
+            "module": "argument 'vcpus' is of type str found in 'hosts'. and we were unable to convert to int: "
+            "\"'many'\" cannot be converted to an int",
+        },
     ),
     # 8. One user_data limit for host_select's request and block_device_map.
     (
@@ -448,6 +466,15 @@ def module_args(module: str, args: dict, store_path: pathlib.Path) -> dict:
 def run_module_main(module: str, args: dict, capsys) -> dict:
     """The module's main() with ``args``, as Ansible runs it: the result it prints."""
     main = importlib.import_module(f"ansible_collections.nimbus.compute.plugins.modules.{module}").main
+    # The module's own interface takes a list of named entries where the action plugin also takes the inventory's
+    # mapping by name (option_rules.named_entry_options).
+    for option in option_rules.named_entry_options(getattr(argspecs, module.upper())):
+        if isinstance(args.get(option), dict):
+            entries = args[option].items()
+            args = {
+                **args,
+                option: [{**entry, "name": name} if isinstance(entry, dict) else entry for name, entry in entries],
+            }
     capsys.readouterr()
     with patch_module_args(args), pytest.raises(SystemExit):
         main()
@@ -493,6 +520,8 @@ def test_bad_module_arguments_give_the_message_and_change_nothing(
     else:
         result, ran = run_action(module, params)
     assert result.get("failed") is True
+    if isinstance(message, dict):
+        message = message[driver]
     assert result["msg"] == message.format(store=store_path, uuid=uuid)
     assert "Traceback" not in json.dumps(result)
     assert ran == []

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, option_rules, option_specs
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import config
 
@@ -99,3 +100,54 @@ def test_server_group_rules_take_only_their_documented_rule():
         "server_group", argspecs.SERVER_GROUP, {"name": "g", "policy": "anti-affinity", "rules": {}}
     )
     assert refusal is None and params["rules"] == {}
+
+
+TINY = {"vcpus": 1, "memory_mb": 64, "root_gb": 1}
+
+
+def test_named_entries_are_the_same_as_a_list_or_as_the_inventorys_mapping():
+    as_list, refusal = host_select(request=REQUEST, flavors=[{"name": "m1.tiny", **TINY}], networks=[])
+    assert refusal is None
+    as_mapping, refusal = host_select(request=REQUEST, flavors={"m1.tiny": TINY}, networks={})
+    assert refusal is None
+    # Either way the modules' code gets the mapping by name, Ansible's defaults and conversions applied.
+    expected = {"m1.tiny": {"name": "m1.tiny", **TINY, "ephemeral_gb": 0, "swap_mb": 0, "extra_specs": {}}}
+    assert as_list["flavors"] == as_mapping["flavors"] == expected
+    converted, refusal = host_select(request=REQUEST, flavors={"m1.tiny": {**TINY, "vcpus": "2"}})
+    assert refusal is None and converted["flavors"]["m1.tiny"]["vcpus"] == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"flavors": {"m1.tiny": {**TINY, "gpus": 1}}}, "module: flavors.m1.tiny.gpus. Supported parameters include"),
+        (
+            {"flavors": {"m1.tiny": {"vcpus": 1}}},
+            "missing required arguments: memory_mb, root_gb found in flavors.m1.tiny",
+        ),
+        ({"images": {"cirros": {"source": "/i", "disk_format": "vmdk"}}}, "got: vmdk found in images.cirros"),
+        ({"networks": {"private": {"cidr": "198.18.0.0/24", "ipv6": {"prefix": 64}}}}, "networks.private.ipv6.prefix"),
+        (
+            {"networks": {"private": {"cidr": "198.18.0.0/24", "allocation_pools": [{"start": "198.18.0.9"}]}}},
+            "missing required arguments: end found in networks.private -> allocation_pools",
+        ),
+        (
+            {"flavors": [{"name": "m1.tiny", **TINY}, {"name": "m1.tiny", **TINY, "vcpus": 2}]},
+            "flavors.m1.tiny: the name is given more than once",
+        ),
+        ({"flavors": [TINY]}, "missing required arguments: name found in flavors[0]"),
+        ({"flavors": {"m1.tiny": "small"}}, "flavors.m1.tiny: must be a mapping of its fields, got 'small'"),
+    ],
+)
+def test_a_wrong_field_of_a_named_entry_is_refused_with_the_entrys_name(options, says):
+    _params, refusal = host_select(request=REQUEST, **options)
+    assert refusal is not None and says in refusal
+
+
+def test_the_module_itself_refuses_a_name_given_twice():
+    params = {"flavors": [{"name": "m1.tiny", **TINY}, {"name": "m1.tiny", **TINY}]}
+    with pytest.raises(exceptions.InvalidInput, match=r"^flavors\.m1\.tiny: the name is given more than once"):
+        option_rules.entries_by_name(argspecs.HOST_SELECT, params)
+    assert option_rules.entries_by_name(argspecs.HOST_SELECT, {"flavors": params["flavors"][:1]})["flavors"] == {
+        "m1.tiny": params["flavors"][0]
+    }
