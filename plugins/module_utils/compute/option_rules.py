@@ -96,8 +96,13 @@ def validate_arguments(
     validated = without_unset_fields(argument_spec, {**given, **result.validated_parameters})
     for option in named:
         if isinstance(validated.get(option), list):
+            # The entries as given (a null field kept), or the default list.
+            entries = given[option] if isinstance(given.get(option), list) else validated[option]
             validated[option], refusals = _validate_entries(
-                module, option, argument_spec[option]["options"], validated[option]
+                module,
+                option,
+                argument_spec[option]["options"],
+                [entry for entry in entries if isinstance(entry, dict)],
             )
             messages.extend(refusals)
     # Ansible reports a list element it cannot convert twice: alone, then in the message naming its option.
@@ -171,8 +176,19 @@ def _validate_entries(
             continue
         result = ArgumentSpecValidator({path: {"type": "dict", "options": suboptions}}).validate({path: entry})
         messages.extend(_error_messages(module, result.errors))
-        by_name[name] = _without_unset(suboptions, result.validated_parameters[path])
+        by_name[name] = _as_given(entry, result.validated_parameters[path])
     return by_name, messages
+
+
+def _as_given(given: Any, validated: Any) -> Any:
+    """The fields ``given`` has, each as Ansible converted it: a field given as null stays null (a network's
+    ``gateway: null`` is a network without one), and a default Ansible filled in stays out, for the modules' own
+    defaults."""
+    if isinstance(given, dict) and isinstance(validated, dict):
+        return {key: _as_given(value, validated.get(key, value)) for key, value in given.items()}
+    if isinstance(given, list) and isinstance(validated, list) and len(given) == len(validated):
+        return [_as_given(item, checked) for item, checked in zip(given, validated, strict=True)]
+    return validated
 
 
 def _error_messages(module: str, errors: Any) -> list[str]:

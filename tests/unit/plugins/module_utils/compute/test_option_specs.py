@@ -110,11 +110,18 @@ def test_named_entries_are_the_same_as_a_list_or_as_the_inventorys_mapping():
     assert refusal is None
     as_mapping, refusal = host_select(request=REQUEST, flavors={"m1.tiny": TINY}, networks={})
     assert refusal is None
-    # Either way the modules' code gets the mapping by name, Ansible's defaults and conversions applied.
-    expected = {"m1.tiny": {"name": "m1.tiny", **TINY, "ephemeral_gb": 0, "swap_mb": 0, "extra_specs": {}}}
-    assert as_list["flavors"] == as_mapping["flavors"] == expected
+    # Either way the modules' code gets the mapping by name, with the fields given, as Ansible converted them.
+    assert as_list["flavors"] == as_mapping["flavors"] == {"m1.tiny": {"name": "m1.tiny", **TINY}}
     converted, refusal = host_select(request=REQUEST, flavors={"m1.tiny": {**TINY, "vcpus": "2"}})
     assert refusal is None and converted["flavors"]["m1.tiny"]["vcpus"] == 2
+    # A field given as null stays null: a network without a gateway, not one with the default gateway.
+    isolated = {
+        "cidr": "198.18.0.0/24",
+        "gateway": None,
+        "allocation_pools": [{"start": "198.18.0.9", "end": "198.18.0.20"}],
+    }
+    params, refusal = host_select(request=REQUEST, networks={"isolated": isolated})
+    assert refusal is None and params["networks"] == {"isolated": {"name": "isolated", **isolated}}
 
 
 @pytest.mark.parametrize(
