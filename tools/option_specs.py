@@ -88,7 +88,18 @@ def render() -> str:
             alike = sum(other.get(option) == value for other in specs.values())
             if "options" in value and alike > 1:
                 shared.setdefault(option, value)
-    body = [HEADER, *(f"{option.upper()} = {literal(value)}\n" for option, value in shared.items())]
+    body = [HEADER]
+    for option, value in shared.items():
+        # Fields written once too: instance and instances of the compute-host steps have the same.
+        same_fields = next(
+            (other for other, earlier in shared.items() if earlier["options"] == value["options"]), option
+        )
+        if same_fields == option:
+            body.append(f"{option.upper()} = {literal(value)}\n")
+        else:
+            fields = [f"{key!r}: {literal(item)}" for key, item in value.items() if key != "options"]
+            fields.append(f"'options': {same_fields.upper()}['options']")
+            body.append(f"{option.upper()} = {{{', '.join(fields)}}}\n")
     for module, spec in specs.items():
         fields = [
             f"{option!r}: {option.upper() if shared.get(option) == value else literal(value)}"

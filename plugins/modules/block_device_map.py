@@ -37,6 +37,7 @@ description:
 version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
+  - nimbus.compute.instance_record
   - nimbus.compute.libvirt
   - nimbus.compute.store
   - nimbus.compute.notifications
@@ -85,7 +86,7 @@ options:
       - The module fails naming each instance that failed (a host that cannot be reached fails them all), and
         RV(instances) reports every one; the playbooks ignore that failure and let the lifecycle's owner report.
     type: list
-    elements: raw
+    elements: dict
   instances_path:
     description: Directory holding instance directories and the C(_base) image cache on the compute host.
     type: path

@@ -8,7 +8,7 @@ import platform
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import option_rules
@@ -40,6 +40,10 @@ def run_module(
         params = option_rules.entries_by_name(
             argument_spec, option_rules.without_unset_fields(argument_spec, module.params)
         )
+        # A record's fields as given, each as Ansible converted it (option_rules.record_options).
+        given = _load_params()
+        for option in option_rules.record_options(argument_spec):
+            params[option] = option_rules.as_given(given.get(option), module.params[option])
         option_rules.check_options(argument_spec, params)
         result = body(params, module.check_mode)
     except exceptions.NimbusError as error:

@@ -85,7 +85,11 @@ def validate_arguments(
     and come back as a mapping of names to entries.
     """
     named = named_entry_options(argument_spec)
-    given = {option: as_entries(value) if option in named else value for option, value in params.items()}
+    records = record_options(argument_spec)
+    given = {
+        option: as_entries(value) if option in named else as_records(argument_spec, option, value)
+        for option, value in params.items()
+    }
     messages = [message for option in named for message in _entries_not_mappings(option, params.get(option))]
     outer_spec = {
         option: {key: value for key, value in spec.items() if key != "options"} if option in named else spec
@@ -93,7 +97,12 @@ def validate_arguments(
     }
     result = ArgumentSpecValidator(outer_spec, **rules).validate(without_unset_fields(argument_spec, given))
     messages.extend(_error_messages(module, result.errors))
-    validated = without_unset_fields(argument_spec, {**given, **result.validated_parameters})
+    validated = without_unset_fields(
+        {option: spec for option, spec in argument_spec.items() if option not in records},
+        {**given, **result.validated_parameters},
+    )
+    for option in records:
+        validated[option] = as_given(given.get(option), validated.get(option))
     for option in named:
         if isinstance(validated.get(option), list):
             # The entries as given (a null field kept), or the default list.
@@ -145,6 +154,30 @@ def entries_by_name(argument_spec: dict[str, Any], params: dict[str, Any]) -> di
     return converted
 
 
+def record_options(argument_spec: dict[str, Any]) -> tuple[str, ...]:
+    """The options that carry instance records, a compute-host step's ``instance`` and ``instances``.
+
+    Their fields are kept as given (as_given): a record's nulls are values
+    (a disk's ``boot_index: null``), not fields left unset.
+    """
+    return tuple(option for option, spec in argument_spec.items() if "uuid" in spec.get("options", {}))
+
+
+def as_records(argument_spec: dict[str, Any], option: str, value: Any) -> Any:
+    """``value`` of a record option with the fields its step reads: a record's other fields (its states, actions,
+    faults) are left out, and an entry of ``instances`` given as a string is its uuid."""
+    fields = argument_spec.get(option, {}).get("options")
+    if fields is None or "uuid" not in fields:
+        return value
+    if isinstance(value, list):
+        return [{"uuid": item} if isinstance(item, str) else _record_fields(fields, item) for item in value]
+    return _record_fields(fields, value)
+
+
+def _record_fields(fields: dict[str, Any], value: Any) -> Any:
+    return {key: item for key, item in value.items() if key in fields} if isinstance(value, dict) else value
+
+
 def as_entries(value: Any) -> Any:
     """A mapping of names to entries as the list of named entries; an entry that is not a mapping is left out
     (validate_arguments refuses it by its name)."""
@@ -176,18 +209,18 @@ def _validate_entries(
             continue
         result = ArgumentSpecValidator({path: {"type": "dict", "options": suboptions}}).validate({path: entry})
         messages.extend(_error_messages(module, result.errors))
-        by_name[name] = _as_given(entry, result.validated_parameters[path])
+        by_name[name] = as_given(entry, result.validated_parameters[path])
     return by_name, messages
 
 
-def _as_given(given: Any, validated: Any) -> Any:
+def as_given(given: Any, validated: Any) -> Any:
     """The fields ``given`` has, each as Ansible converted it: a field given as null stays null (a network's
     ``gateway: null`` is a network without one), and a default Ansible filled in stays out, for the modules' own
     defaults."""
     if isinstance(given, dict) and isinstance(validated, dict):
-        return {key: _as_given(value, validated.get(key, value)) for key, value in given.items()}
+        return {key: as_given(value, validated.get(key, value)) for key, value in given.items()}
     if isinstance(given, list) and isinstance(validated, list) and len(given) == len(validated):
-        return [_as_given(item, checked) for item, checked in zip(given, validated, strict=True)]
+        return [as_given(item, checked) for item, checked in zip(given, validated, strict=True)]
     return validated
 
 

@@ -8,6 +8,147 @@ change the documentation and run the tool (make lint checks the two agree).
 
 from __future__ import annotations
 
+INSTANCE = {
+    "type": "dict",
+    "options": {
+        "availability_zone": {"type": "str"},
+        "block_device_info": {
+            "type": "dict",
+            "options": {
+                "boot_from_volume": {"type": "bool"},
+                "disks": {
+                    "type": "list",
+                    "elements": "dict",
+                    "options": {
+                        "boot_index": {"type": "int"},
+                        "bus": {"type": "str"},
+                        "delete_on_termination": {"type": "bool"},
+                        "destination_type": {"type": "str"},
+                        "device_name": {"type": "str"},
+                        "format": {"type": "str"},
+                        "guest_format": {"type": "str"},
+                        "path": {"type": "str"},
+                        "pool": {"type": "str"},
+                        "size_bytes": {"type": "int"},
+                        "source_type": {"type": "str"},
+                        "type": {"type": "str"},
+                        "volume_name": {"type": "str"},
+                    },
+                },
+                "instance_dir": {"type": "str"},
+                "root_device_name": {"type": "str"},
+            },
+        },
+        "block_device_mapping": {
+            "type": "list",
+            "elements": "dict",
+            "options": {
+                "boot_index": {"type": "int"},
+                "delete_on_termination": {"type": "bool"},
+                "destination_type": {"type": "str"},
+                "device_name": {"type": "str"},
+                "device_type": {"type": "str"},
+                "disk_bus": {"type": "str"},
+                "guest_format": {"type": "str"},
+                "source_type": {"type": "str"},
+                "uuid": {"type": "str"},
+                "volume_size": {"type": "int"},
+            },
+        },
+        "config_drive_format": {"type": "str"},
+        "flavor": {
+            "type": "dict",
+            "options": {
+                "ephemeral_gb": {"type": "int"},
+                "extra_specs": {"type": "dict"},
+                "memory_mb": {"type": "int"},
+                "name": {"type": "str"},
+                "root_gb": {"type": "int"},
+                "swap_mb": {"type": "int"},
+                "vcpus": {"type": "int"},
+            },
+        },
+        "hostname": {"type": "str"},
+        "image": {
+            "type": "dict",
+            "options": {
+                "disk_format": {"type": "str", "choices": ["qcow2", "raw"]},
+                "min_disk": {"type": "int"},
+                "name": {"type": "str"},
+                "properties": {"type": "dict"},
+                "sha256": {"type": "str"},
+                "source": {"type": "str"},
+            },
+        },
+        "instances_path": {"type": "str"},
+        "key_name": {"type": "str"},
+        "launch_index": {"type": "int"},
+        "libvirt_uri": {"type": "str"},
+        "metadata": {"type": "dict"},
+        "name": {"type": "str"},
+        "network_info": {
+            "type": "list",
+            "elements": "dict",
+            "options": {
+                "active": {"type": "bool"},
+                "address": {"type": "str", "required": True},
+                "devname": {"type": "str"},
+                "id": {"type": "str", "required": True},
+                "network": {
+                    "type": "dict",
+                    "options": {
+                        "bridge": {"type": "str"},
+                        "id": {"type": "str"},
+                        "label": {"type": "str"},
+                        "meta": {
+                            "type": "dict",
+                            "options": {
+                                "dhcp": {"type": "bool"},
+                                "libvirt_network": {"type": "str"},
+                                "mtu": {"type": "int"},
+                            },
+                        },
+                        "subnets": {
+                            "type": "list",
+                            "elements": "dict",
+                            "options": {
+                                "cidr": {"type": "str"},
+                                "dns": {"type": "list", "elements": "dict", "options": {"address": {"type": "str"}}},
+                                "gateway": {"type": "dict", "options": {"address": {"type": "str"}}},
+                                "ips": {
+                                    "type": "list",
+                                    "elements": "dict",
+                                    "options": {
+                                        "address": {"type": "str"},
+                                        "type": {"type": "str"},
+                                        "version": {"type": "int"},
+                                    },
+                                },
+                                "routes": {
+                                    "type": "list",
+                                    "elements": "dict",
+                                    "options": {
+                                        "cidr": {"type": "str"},
+                                        "gateway": {"type": "dict", "options": {"address": {"type": "str"}}},
+                                    },
+                                },
+                                "version": {"type": "int"},
+                            },
+                        },
+                    },
+                },
+                "type": {"type": "str"},
+                "vnic_type": {"type": "str"},
+            },
+        },
+        "public_keys": {"type": "dict"},
+        "uuid": {"type": "str"},
+        "virt_type": {"type": "str"},
+    },
+}
+
+INSTANCES = {"type": "list", "elements": "dict", "options": INSTANCE["options"]}
+
 HOSTS = {
     "type": "list",
     "elements": "dict",
@@ -169,8 +310,8 @@ SCHEDULER = {
 BLOCK_DEVICE_MAP = {
     "admin_pass": {"type": "str", "no_log": True},
     "files": {"type": "raw", "no_log": True},
-    "instance": {"type": "dict"},
-    "instances": {"type": "list", "elements": "raw"},
+    "instance": INSTANCE,
+    "instances": INSTANCES,
     "instances_path": {"type": "path", "default": "/var/lib/nimbus/instances"},
     "notifications_path": {"type": "path"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -326,8 +467,8 @@ INSTANCE_SSH_WAIT = {
 }
 
 LIBVIRT_DOMAIN = {
-    "instance": {"type": "dict"},
-    "instances": {"type": "list", "elements": "raw"},
+    "instance": INSTANCE,
+    "instances": INSTANCES,
     "notifications_path": {"type": "path"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "store_password": {"type": "str", "no_log": True},

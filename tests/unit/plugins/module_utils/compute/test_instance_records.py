@@ -1,0 +1,98 @@
+"""A compute-host step's instance records: typed by their documentation, their fields kept as given."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, flow, option_rules
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_device
+
+FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
+IMAGES = {"cirros": {"source": "/images/cirros.qcow2", "disk_format": "qcow2", "min_disk": 1}}
+NETWORKS = {
+    "private": {"cidr": "198.18.0.0/24", "dns": ["198.18.0.1"], "ipv6": {"cidr": "2001:db8::/64"}},
+    "isolated": {"cidr": "198.18.1.0/24", "gateway": None, "dhcp": False},
+}
+HOST = {"up": True, "vcpus": 8, "memory_mb": 8192, "disk_gb": 100, "cpu_arch": "x86_64"}
+
+
+@pytest.fixture
+def record(tmp_path, schedule_and_allocate):
+    """The whole record of an instance after its networking step, with the disks its mapping step reports."""
+    request = {
+        "name": "web1",
+        "flavor": "m1.tiny",
+        "image": "cirros",
+        "networks": [{"network": "private"}, {"network": "isolated"}],
+        "metadata": {"role": "web"},
+        "config_drive_format": "nocloud",
+    }
+    allocated = schedule_and_allocate(str(tmp_path / "store.json"), request, FLAVORS, IMAGES, NETWORKS, {"c1": HOST})
+    mapping = {
+        "root": {"dev": "vda"},
+        "disk": {"dev": "vda", "bus": "virtio", "type": "disk", "boot_index": 0},
+        "disk.config": {"dev": "hdd", "bus": "ide", "type": "cdrom", "boot_index": None},
+    }
+    disks = block_device.block_device_info(str(tmp_path / "web1"), mapping, 1 << 30, 4096)
+    return {**allocated["instance"], "block_device_info": disks}
+
+
+def test_a_whole_record_is_taken_with_the_fields_the_step_reads_its_nulls_kept(record):
+    params, refusal = option_rules.validate_arguments("libvirt_domain", argspecs.LIBVIRT_DOMAIN, {"instance": record})
+    assert refusal is None
+    # The controller's fields (states, actions) are not the step's; every other field arrives as it was given.
+    assert "vm_state" in record and "actions" in record
+    assert params["instance"] == flow.compute_view(record)
+    subnets = [vif["network"]["subnets"] for vif in params["instance"]["network_info"]]
+    assert subnets[1][0]["gateway"] == {"address": None}
+    assert params["instance"]["block_device_info"]["disks"][1]["boot_index"] is None
+
+
+def test_a_list_takes_records_and_uuids():
+    params, refusal = option_rules.validate_arguments(
+        "block_device_map", argspecs.BLOCK_DEVICE_MAP, {"instances": ["u-1", {"uuid": "u-2", "vm_state": "active"}]}
+    )
+    assert refusal is None
+    assert params["instances"] == [{"uuid": "u-1"}, {"uuid": "u-2"}]
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"flavor": {"name": "m1.tiny", "vcpu": 1}}, "module: instance.flavor.vcpu. Supported parameters include"),
+        ({"launch_index": "first"}, "argument 'launch_index' is of type str found in 'instance'"),
+        (
+            {"network_info": [{"id": "p1", "address": "fa:16:3e:00:00:01", "network": {"subnets": [{"ip": []}]}}]},
+            "instance.network_info.network.subnets.ip.",
+        ),
+        ({"block_device_info": {"disks": [{"size": 1}]}}, "instance.block_device_info.disks.size."),
+        ({"block_device_mapping": [{"boot_index": "zero"}]}, "argument 'boot_index' is of type str"),
+    ],
+)
+def test_a_wrong_field_of_a_record_is_refused_by_its_path(record, change, says):
+    _params, refusal = option_rules.validate_arguments(
+        "libvirt_domain", argspecs.LIBVIRT_DOMAIN, {"instance": {**record, **change}}
+    )
+    assert refusal is not None and says in refusal
+
+
+def test_the_module_on_its_host_gets_the_record_as_its_action_sent_it(record, capsys):
+    """What run_module hands the step's body: the compute view, Ansible's conversions applied, nulls kept."""
+    view = flow.compute_view(record)
+    seen = []
+
+    def body(params, check_mode):
+        seen.append(params["instances"])
+        return {"changed": False}
+
+    capsys.readouterr()
+    with patch_module_args({"instances": [view], "state": "absent"}), pytest.raises(SystemExit):
+        run_module(
+            argspecs.LIBVIRT_DOMAIN, body, **{key: value for key, value in argspecs.ONE_OR_MORE_INSTANCES.items()}
+        )
+    assert json.loads(capsys.readouterr().out).get("failed") is not True
+    assert seen == [[view]]
