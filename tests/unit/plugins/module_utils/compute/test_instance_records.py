@@ -91,8 +91,6 @@ def test_the_module_on_its_host_gets_the_record_as_its_action_sent_it(record, ca
 
     capsys.readouterr()
     with patch_module_args({"instances": [view], "state": "absent"}), pytest.raises(SystemExit):
-        run_module(
-            argspecs.LIBVIRT_DOMAIN, body, **{key: value for key, value in argspecs.ONE_OR_MORE_INSTANCES.items()}
-        )
+        run_module(argspecs.LIBVIRT_DOMAIN, body, **argspecs.ONE_OR_MORE_INSTANCES)
     assert json.loads(capsys.readouterr().out).get("failed") is not True
     assert seen == [[view]]
