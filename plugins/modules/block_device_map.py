@@ -59,10 +59,21 @@ options:
     description:
       - Nova's injected files, written to the config drive under C(openstack/content/NNNN) and listed in
         C(meta_data.json); never logged or stored.
-      - Either Nova's list of C(path) and C(contents) (base64), or a mapping of absolute path to text.
+      - Nova's list of C(path) and C(contents) (base64); a mapping of absolute path to text is also taken, each file
+        as that text.
       - At most 5 files of at most 10240 bytes each, paths of at most 255 bytes (Nova's quota defaults).
       - Only a C(config-2) drive carries them; the instance's C(config_drive_format) picks the format.
-    type: raw
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: The file's absolute path in the guest, at most 255 bytes, without C(.) or C(..) components.
+        type: str
+        required: true
+      contents:
+        description: The file's contents, base64.
+        type: str
+        required: true
   instance:
     description:
       - The instance, as M(nimbus.compute.host_select) and M(nimbus.compute.network_allocate) return it. Needs

@@ -197,7 +197,17 @@ options:
           - Nova's injected files (a list of C(path) and base64 C(contents), or a mapping of absolute path to text),
             checked against Nova's limits; the record keeps their paths and sizes only, and their contents reach the
             guest through M(nimbus.compute.block_device_map).
-        type: raw
+        type: list
+        elements: dict
+        suboptions:
+          path:
+            description: The file's absolute path in the guest, at most 255 bytes, without C(.) or C(..) components.
+            type: str
+            required: true
+          contents:
+            description: The file's contents, base64.
+            type: str
+            required: true
       user_data:
         description:
           - User data for the guest (at most 65535 bytes); checked here and never recorded. It reaches the guest only

@@ -24,6 +24,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_fail
     unreachable_error,
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.task_store import store_for
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.config_drive import files_as_list
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
 
 CONTROLLER_ONLY = frozenset({"store_path", "store_url", "store_password", "notifications_path"})
@@ -101,8 +102,12 @@ class NimbusAction(ActionBase):
 
     @staticmethod
     def host_args(args: dict[str, Any]) -> dict[str, Any]:
-        """A module's arguments as its host gets them: the store and the notifications file are the controller's."""
-        return {key: value for key, value in args.items() if key not in CONTROLLER_ONLY and value is not None}
+        """A module's arguments as its host gets them: the store and the notifications file are the controller's,
+        and injected files given as a mapping of path to text go as the module's list."""
+        sent = {key: value for key, value in args.items() if key not in CONTROLLER_ONLY and value is not None}
+        if "files" in sent:
+            sent["files"] = files_as_list(sent["files"])
+        return sent
 
     @staticmethod
     def now() -> str:

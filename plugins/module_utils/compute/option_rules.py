@@ -84,6 +84,7 @@ def validate_arguments(
     checked one by one, so a refusal names the entry (``flavors.m1.tiny.vcpus``),
     and come back as a mapping of names to entries.
     """
+    params, text_files = _text_files_set_aside(argument_spec, params)
     named = named_entry_options(argument_spec)
     records = record_options(argument_spec)
     given = {
@@ -103,6 +104,11 @@ def validate_arguments(
     )
     for option in records:
         validated[option] = as_given(given.get(option), validated.get(option))
+    for (option, *field), files in text_files.items():
+        if field:
+            validated[option] = {**validated[option], field[0]: files}
+        else:
+            validated[option] = files
     for option in named:
         if isinstance(validated.get(option), list):
             # The entries as given (a null field kept), or the default list.
@@ -152,6 +158,27 @@ def entries_by_name(argument_spec: dict[str, Any], params: dict[str, Any]) -> di
                     )
                 converted[option][entry["name"]] = entry
     return converted
+
+
+def _text_files_set_aside(
+    argument_spec: dict[str, Any], params: dict[str, Any]
+) -> tuple[dict[str, Any], dict[tuple[str, ...], dict[str, Any]]]:
+    """``params`` without the injected ``files`` given as a mapping of path to text, and those mappings.
+
+    ``files`` is Nova's list of ``{path, contents}`` (base64), which Ansible
+    validates; the mapping form beside it is checked by the config drive's own
+    rules (objects/config_drive.decode_files), as the list's contents are.
+    """
+    aside: dict[tuple[str, ...], dict[str, Any]] = {}
+    params = dict(params)
+    if "files" in argument_spec and isinstance(params.get("files"), dict):
+        aside[("files",)] = params.pop("files")
+    request = params.get("request")
+    request_files = request.get("files") if isinstance(request, dict) else None
+    if "files" in argument_spec.get("request", {}).get("options", {}) and isinstance(request_files, dict):
+        aside[("request", "files")] = request_files
+        params["request"] = {key: value for key, value in request.items() if key != "files"}
+    return params, aside
 
 
 def record_options(argument_spec: dict[str, Any]) -> tuple[str, ...]:

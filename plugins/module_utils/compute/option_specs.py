@@ -309,7 +309,12 @@ SCHEDULER = {
 
 BLOCK_DEVICE_MAP = {
     "admin_pass": {"type": "str", "no_log": True},
-    "files": {"type": "raw", "no_log": True},
+    "files": {
+        "type": "list",
+        "elements": "dict",
+        "no_log": True,
+        "options": {"contents": {"type": "str", "required": True}, "path": {"type": "str", "required": True}},
+    },
     "instance": INSTANCE,
     "instances": INSTANCES,
     "instances_path": {"type": "path", "default": "/var/lib/nimbus/instances"},
@@ -393,7 +398,12 @@ HOST_SELECT = {
                 },
             },
             "config_drive_format": {"type": "str", "choices": ["config-2", "nocloud"]},
-            "files": {"type": "raw", "no_log": True},
+            "files": {
+                "type": "list",
+                "elements": "dict",
+                "no_log": True,
+                "options": {"contents": {"type": "str", "required": True}, "path": {"type": "str", "required": True}},
+            },
             "flavor": {"type": "str", "required": True},
             "image": {"type": "str", "required": True},
             "key_name": {"type": "str"},

@@ -65,6 +65,19 @@ def _decode_base64(field: str, value: Any) -> bytes:
         raise InvalidInput(field, f"must be valid base64 ({error})") from None
 
 
+def files_as_list(value: Any) -> Any:
+    """Injected files given as a mapping of path to text, as Nova's list of {path, contents (base64)}."""
+    if not isinstance(value, dict):
+        return value
+    return [
+        {
+            "path": path,
+            "contents": base64.b64encode(text.encode("utf-8")).decode("ascii") if isinstance(text, str) else text,
+        }
+        for path, text in value.items()
+    ]
+
+
 def decode_files(value: Any) -> list[tuple[str, bytes]]:
     """``files`` as [(path, contents)] in the given order; InvalidInput names the field and the rule."""
     if value is None:

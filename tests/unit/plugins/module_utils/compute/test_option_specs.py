@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import pathlib
 import subprocess
 import sys
@@ -10,7 +11,9 @@ import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, option_rules, option_specs
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import config_drive
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import config
+from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import NimbusAction
 
 REPO = pathlib.Path(__file__).resolve().parents[5]
 REQUEST = {"name": "web1", "flavor": "m1.tiny", "image": "nimbus-tiny", "networks": [{"network": "private"}]}
@@ -158,3 +161,23 @@ def test_the_module_itself_refuses_a_name_given_twice():
     assert option_rules.entries_by_name(argspecs.HOST_SELECT, {"flavors": params["flavors"][:1]})["flavors"] == {
         "m1.tiny": params["flavors"][0]
     }
+
+
+def test_injected_files_are_the_typed_list_or_the_mapping_of_path_to_text():
+    listed = [{"path": "/etc/motd", "contents": base64.b64encode(b"hello\n").decode()}]
+    params, refusal = option_rules.validate_arguments(
+        "block_device_map", argspecs.BLOCK_DEVICE_MAP, {"instance": {"uuid": "u-1"}, "files": listed}
+    )
+    assert refusal is None and params["files"] == listed
+    _params, refusal = option_rules.validate_arguments(
+        "block_device_map",
+        argspecs.BLOCK_DEVICE_MAP,
+        {"instance": {"uuid": "u-1"}, "files": [{"path": "/a", "content": "aGk="}]},
+    )
+    assert "Unsupported parameters for (block_device_map) module: files.content." in refusal
+    # The mapping form is checked by the config drive's own rules, and reaches the host as the module's list.
+    params, refusal = host_select(request={**REQUEST, "files": {"/etc/motd": "hello\n"}})
+    assert refusal is None and params["request"]["files"] == {"/etc/motd": "hello\n"}
+    sent = NimbusAction.host_args({"files": {"/etc/motd": "hello\n"}, "store_path": "/tmp/store.json"})
+    assert sent == {"files": listed}
+    assert config_drive.decode_files(sent["files"]) == config_drive.decode_files({"/etc/motd": "hello\n"})
