@@ -41,7 +41,7 @@ options:
         description: The ranges fixed IPs are allocated from; by default the subnet without its gateway.
         type: list
         elements: dict
-        suboptions:
+        suboptions: &address_range
           start:
             description: The range's first address.
             type: str
@@ -65,15 +65,7 @@ options:
           - The libvirt network's dynamic DHCP range, for VMs nimbus.compute did not make; it is kept out of the
             allocation pools.
         type: dict
-        suboptions:
-          start:
-            description: The range's first address.
-            type: str
-            required: true
-          end:
-            description: The range's last address.
-            type: str
-            required: true
+        suboptions: *address_range
       ipv6:
         description:
           - An IPv6 subnet on the same network; its addresses are static and reach the guest through
@@ -96,13 +88,5 @@ options:
             description: The ranges IPv6 addresses are allocated from.
             type: list
             elements: dict
-            suboptions:
-              start:
-                description: The range's first address.
-                type: str
-                required: true
-              end:
-                description: The range's last address.
-                type: str
-                required: true
+            suboptions: *address_range
 """
