@@ -16,6 +16,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
     build_owner,
     flow,
     schedule,
+    security_groups,
     server_groups,
     terminate,
 )
@@ -112,6 +113,22 @@ def server_group(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         params["name"],
         params["policy"],
         params["rules"],
+        utcnow(),
+        check_mode,
+        project_id=project_of(params),
+        quotas=params.get("quotas"),
+    )
+
+
+def security_group(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    store = store_for(params)
+    if params["state"] == "absent":
+        return security_groups.delete(store, params["name"], check_mode, project_id=project_of(params))
+    return security_groups.ensure(
+        store,
+        params["name"],
+        params.get("description"),
+        params.get("rules"),
         utcnow(),
         check_mode,
         project_id=project_of(params),

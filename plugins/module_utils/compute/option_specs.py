@@ -514,6 +514,31 @@ RESCHEDULE = {
     "store_url": {"type": "str"},
 }
 
+SECURITY_GROUP = {
+    "description": {"type": "str"},
+    "name": {"type": "str", "required": True},
+    "project_id": {"type": "str", "default": "default"},
+    "quotas": QUOTAS,
+    "rules": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "description": {"type": "str"},
+            "direction": {"type": "str", "choices": ["ingress", "egress"], "required": True},
+            "ethertype": {"type": "str", "choices": ["IPv4", "IPv6"], "default": "IPv4"},
+            "port_range_max": {"type": "int"},
+            "port_range_min": {"type": "int"},
+            "protocol": {"type": "str"},
+            "remote_group": {"type": "str"},
+            "remote_ip_prefix": {"type": "str"},
+        },
+    },
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+}
+
 SERVER_GROUP = {
     "name": {"type": "str", "required": True},
     "policy": {"type": "str", "choices": ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]},

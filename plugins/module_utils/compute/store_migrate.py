@@ -21,7 +21,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store im
 from ansible_collections.nimbus.compute.plugins.module_utils.store.pg_store import PostgresStore
 from ansible_collections.nimbus.compute.plugins.module_utils.store.store_options import URL_ENV, check_path, check_url
 
-RECORD_KINDS = ("instances", "server_groups", "claims", "ports", "host_facts")
+RECORD_KINDS = ("instances", "server_groups", "security_groups", "claims", "ports", "host_facts")
 
 
 def consistent_source(path: str) -> dict[str, Any]:
@@ -39,30 +39,41 @@ def consistent_source(path: str) -> dict[str, Any]:
     return data
 
 
+def _set_host_facts(state: Any, host: str, record: dict[str, Any]) -> None:
+    record = dict(record)
+    updated_at = record.pop("updated_at", None)
+    state.set_host_facts(host, record, updated_at)
+
+
+# Each kind of record: whether the store has it already, and how to add it.
+_KINDS: dict[str, tuple[Any, Any]] = {
+    "instances": (lambda state, key: state.get_instance(key), lambda state, key, record: state.add_instance(record)),
+    "server_groups": (
+        lambda state, key: state.server_group(key),
+        lambda state, key, record: state.add_server_group(record),
+    ),
+    "security_groups": (
+        lambda state, key: state.security_group(key),
+        lambda state, key, record: state.add_security_group(record),
+    ),
+    "claims": (
+        lambda state, key: state.claim_of(key),
+        lambda state, key, record: state.claim(key, record["host"], record),
+    ),
+    "ports": (
+        lambda state, key: state.port_exists(key) or None,
+        lambda state, key, record: state.add_ports({key: record}),
+    ),
+    "host_facts": (lambda state, key: state.host_facts(key), _set_host_facts),
+}
+
+
 def _copy_one(state: Any, kind: str, key: str, record: dict[str, Any]) -> bool:
     """Copy one record unless the store has it already; whether it was copied."""
-    record = copy.deepcopy(record)
-    if kind == "instances":
-        if state.get_instance(key) is not None:
-            return False
-        state.add_instance(record)
-    elif kind == "server_groups":
-        if state.server_group(key) is not None:
-            return False
-        state.add_server_group(record)
-    elif kind == "claims":
-        if state.claim_of(key) is not None:
-            return False
-        state.claim(key, record["host"], record)
-    elif kind == "ports":
-        if state.port_exists(key):
-            return False
-        state.add_ports({key: record})
-    else:
-        if state.host_facts(key) is not None:
-            return False
-        updated_at = record.pop("updated_at", None)
-        state.set_host_facts(key, record, updated_at)
+    present, add = _KINDS[kind]
+    if present(state, key) is not None:
+        return False
+    add(state, key, copy.deepcopy(record))
     return True
 
 

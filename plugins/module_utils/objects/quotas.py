@@ -33,8 +33,14 @@ INSTANCE_RESOURCES = ("instances", "cores", "ram")
 
 
 def project_of(record: dict[str, Any]) -> str:
-    """The project an instance or a server group belongs to (records from before projects: the default one)."""
+    """The project an instance or a group belongs to (records from before projects: the default one)."""
     return record.get("project_id") or DEFAULT_PROJECT
+
+
+def security_group_usage(groups: Any) -> dict[str, int]:
+    """What a project's security groups count against Neutron's quotas: the groups and all their rules."""
+    groups = list(groups)
+    return {"security_groups": len(groups), "security_group_rules": sum(len(group["rules"]) for group in groups)}
 
 
 class QuotaExceeded(NimbusError):

@@ -49,7 +49,12 @@ RECORD_KEYS = {
     "claims": ("host", "vcpus", "memory_mb", "disk_gb"),
     "ports": ("instance_uuid", "mac", "ips"),
     "server_groups": ("uuid", "name", "members"),
+    "security_groups": ("uuid", "name", "project_id", "rules"),
 }
+
+
+# The field of a group's record that must be a list.
+LIST_FIELDS = {"server_groups": "members", "security_groups": "rules"}
 
 
 def violation(kind: str, ids: dict[str, Any], what: str, repair: str | None = None) -> dict[str, Any]:
@@ -62,7 +67,11 @@ def _record_problem(collection: str, record_id: str, record: Any) -> str | None:
     missing = [key for key in RECORD_KEYS[collection] if key not in record]
     if missing:
         return f"{collection} record {record_id} lacks {', '.join(missing)}"
-    if "uuid" in record and collection in ("instances", "server_groups") and record["uuid"] != record_id:
+    if (
+        "uuid" in record
+        and collection in ("instances", "server_groups", "security_groups")
+        and record["uuid"] != record_id
+    ):
         return f"{collection} record {record_id} has uuid {record['uuid']}"
     if collection == "ports" and not (
         isinstance(record["mac"], str)
@@ -70,8 +79,9 @@ def _record_problem(collection: str, record_id: str, record: Any) -> str | None:
         and all(isinstance(ip, str) for ip in record["ips"])
     ):
         return f"port {record_id} needs a MAC string and a list of IP strings"
-    if collection == "server_groups" and not isinstance(record["members"], list):
-        return f"server group {record_id} has members that are not a list"
+    listed = LIST_FIELDS.get(collection)
+    if listed is not None and not isinstance(record[listed], list):
+        return f"{collection[:-1].replace('_', ' ')} {record_id} has {listed} that are not a list"
     return None
 
 
@@ -206,7 +216,8 @@ def record_counts(data: dict[str, Any]) -> dict[str, int]:
     instances = data.get("instances") or {}
     live = sum(1 for inst in instances.values() if isinstance(inst, dict) and inst.get("vm_state") != states.DELETED)
     counts = {
-        kind: len(data.get(kind) or {}) for kind in ("instances", "claims", "ports", "host_facts", "server_groups")
+        kind: len(data.get(kind) or {})
+        for kind in ("instances", "claims", "ports", "host_facts", "server_groups", "security_groups")
     }
     return {**counts, "live_instances": live}
 

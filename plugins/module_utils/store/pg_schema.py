@@ -11,7 +11,7 @@ constraints need.
 
 ``MIGRATIONS[n]`` takes a database from schema version n to n + 1; a database
 without the schema starts at 0. Version 1 holds the same records as the JSON
-store's schema 1.
+store's schema 1; version 2 adds security groups.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError
 
 SCHEMA = "nimbus"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Taken (per transaction) by whoever creates or upgrades the schema: two first runs at once create it once.
 MIGRATION_LOCK = "nimbus.compute schema migration"
 
@@ -126,7 +126,20 @@ CREATE TABLE nimbus.server_group_members (
 CREATE INDEX server_group_members_instance ON nimbus.server_group_members (instance_uuid);
 """
 
-MIGRATIONS = {0: _VERSION_1}
+# Security groups (Neutron's), their rules in the record: a project's group names are unique, and only the
+# quotas' counts read the rules.
+_VERSION_2 = """
+CREATE TABLE nimbus.security_groups (
+    uuid text PRIMARY KEY,
+    name text NOT NULL,
+    project_id text NOT NULL,
+    record jsonb NOT NULL,
+    UNIQUE (project_id, name),
+    CHECK (jsonb_typeof(record->'rules') = 'array' AND record->>'uuid' = uuid AND record->>'name' = name)
+);
+"""
+
+MIGRATIONS = {0: _VERSION_1, 1: _VERSION_2}
 
 
 def current_version(conn: Any) -> int:

@@ -172,7 +172,19 @@ class PgState(InstanceRecordRules):
         (groups,) = self._sql(
             "SELECT count(*) FROM nimbus.server_groups WHERE project_id = %s", (project_id,)
         ).fetchone()
-        return {"instances": instances, "cores": cores, "ram": ram, "server_groups": groups}
+        security_groups, security_group_rules = self._sql(
+            "SELECT count(*), coalesce(sum(jsonb_array_length(record->'rules')), 0) "
+            "FROM nimbus.security_groups WHERE project_id = %s",
+            (project_id,),
+        ).fetchone()
+        return {
+            "instances": instances,
+            "cores": cores,
+            "ram": ram,
+            "server_groups": groups,
+            "security_groups": security_groups,
+            "security_group_rules": security_group_rules,
+        }
 
     def add_instance(self, inst: dict[str, Any]) -> dict[str, Any]:
         self._writing("add_instance")
@@ -412,6 +424,59 @@ class PgState(InstanceRecordRules):
         ).fetchone()
         return None if row is None else self.server_group(row[0])
 
+    # -- security groups -------------------------------------------------------------
+
+    def _security_groups_where(self, condition: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        rows = self._sql(
+            f"SELECT record FROM nimbus.security_groups WHERE {condition} ORDER BY name, uuid{self.lock}", params
+        )
+        return [row[0] for row in rows]
+
+    def security_group(self, uuid: str) -> dict[str, Any] | None:
+        found = self._security_groups_where("uuid = %s", (uuid,))
+        return found[0] if found else None
+
+    def find_security_group(self, project_id: str, name_or_uuid: str) -> dict[str, Any] | None:
+        found = self._security_groups_where(
+            "project_id = %s AND (uuid = %s OR name = %s)", (project_id, name_or_uuid, name_or_uuid)
+        )
+        by_uuid = [group for group in found if group["uuid"] == name_or_uuid]
+        return (by_uuid or found or [None])[0]
+
+    def project_security_groups(self, project_id: str) -> list[dict[str, Any]]:
+        return self._security_groups_where("project_id = %s", (project_id,))
+
+    def add_security_group(self, group: dict[str, Any]) -> dict[str, Any]:
+        self._writing("add_security_group")
+        existing = self.find_security_group(project_of(group), group["name"])
+        if existing is not None:
+            raise Conflict(
+                f"a security group named {group['name']} already exists in project {project_of(group)} "
+                f"({existing['uuid']})"
+            )
+        self._sql(
+            "INSERT INTO nimbus.security_groups (uuid, name, project_id, record) VALUES (%s, %s, %s, %s::jsonb)",
+            (group["uuid"], group["name"], project_of(group), _dump(group)),
+        )
+        return group
+
+    def save_security_group(self, group: dict[str, Any]) -> dict[str, Any]:
+        self._writing("save_security_group")
+        self._sql("UPDATE nimbus.security_groups SET record = %s::jsonb WHERE uuid = %s", (_dump(group), group["uuid"]))
+        return group
+
+    def delete_security_group(self, uuid: str) -> bool:
+        self._writing("delete_security_group")
+        return self._sql("DELETE FROM nimbus.security_groups WHERE uuid = %s", (uuid,)).rowcount > 0
+
+    def security_group_members(self, uuid: str) -> list[str]:
+        self.flush()
+        rows = self._sql(
+            "SELECT uuid FROM nimbus.instances WHERE vm_state <> %s AND record->'security_groups' ? %s ORDER BY uuid",
+            (states.DELETED, uuid),
+        )
+        return [row[0] for row in rows]
+
     # -- ports -----------------------------------------------------------------------
 
     def ports_of_instance(self, instance_uuid: str) -> dict[str, dict[str, Any]]:
@@ -497,6 +562,7 @@ class PgState(InstanceRecordRules):
             "ports": ports,
             "host_facts": self.all_host_facts(),
             "server_groups": groups,
+            "security_groups": {group["uuid"]: group for group in self._security_groups_where("TRUE", ())},
         }
 
     def after_commit(self, callback: Callable[[], Any]) -> None:

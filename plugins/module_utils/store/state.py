@@ -23,7 +23,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
-from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import project_of
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import project_of, security_group_usage
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import check_data, empty_data
 
 EVENT_RESULTS = ("Success", "Error")
@@ -237,6 +237,7 @@ class StoreState(InstanceRecordRules):
             "cores": sum(int(inst["flavor"]["vcpus"]) for inst in live),
             "ram": sum(int(inst["flavor"]["memory_mb"]) for inst in live),
             "server_groups": sum(project_of(group) == project_id for group in self.server_groups.values()),
+            **security_group_usage(group for group in self.security_groups.values() if project_of(group) == project_id),
         }
 
     # -- claims (placement allocations) -------------------------------------
@@ -346,6 +347,61 @@ class StoreState(InstanceRecordRules):
 
     def group_of(self, instance_uuid: str) -> dict[str, Any] | None:
         return next((group for group in self.server_groups.values() if instance_uuid in group["members"]), None)
+
+    # -- security groups ---------------------------------------------------------
+
+    @property
+    def security_groups(self) -> dict[str, dict[str, Any]]:
+        return self.data["security_groups"]
+
+    def security_group(self, uuid: str) -> dict[str, Any] | None:
+        return self.security_groups.get(uuid)
+
+    def find_security_group(self, project_id: str, name_or_uuid: str) -> dict[str, Any] | None:
+        """A security group of ``project_id`` by uuid or, failing that, by name (names are unique in a project)."""
+        found = self.security_group(name_or_uuid)
+        if found is not None and project_of(found) == project_id:
+            return found
+        return next(
+            (
+                group
+                for group in self.security_groups.values()
+                if group["name"] == name_or_uuid and project_of(group) == project_id
+            ),
+            None,
+        )
+
+    def project_security_groups(self, project_id: str) -> list[dict[str, Any]]:
+        return sorted(
+            (group for group in self.security_groups.values() if project_of(group) == project_id),
+            key=lambda group: group["name"],
+        )
+
+    def add_security_group(self, group: dict[str, Any]) -> dict[str, Any]:
+        existing = self.find_security_group(project_of(group), group["name"])
+        if existing is not None:
+            raise Conflict(
+                f"a security group named {group['name']} already exists in project {project_of(group)} "
+                f"({existing['uuid']})"
+            )
+        self.security_groups[group["uuid"]] = group
+        return group
+
+    def save_security_group(self, group: dict[str, Any]) -> dict[str, Any]:
+        """The group's new description and rules, in place of its record."""
+        self.security_groups[group["uuid"]] = group
+        return group
+
+    def delete_security_group(self, uuid: str) -> bool:
+        return self.security_groups.pop(uuid, None) is not None
+
+    def security_group_members(self, uuid: str) -> list[str]:
+        """The instances (not deleted) whose ports the group's rules apply to, by uuid."""
+        return sorted(
+            inst["uuid"]
+            for inst in self.instances.values()
+            if inst["vm_state"] != states.DELETED and uuid in (inst.get("security_groups") or [])
+        )
 
     # -- ports (see network.api) ----------------------------------------------
 

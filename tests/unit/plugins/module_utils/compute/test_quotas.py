@@ -93,7 +93,14 @@ def test_projects_count_apart(store):
     create(store, "web2", {"instances": 1}, project_id="beta")
     with pytest.raises(quotas.QuotaExceeded):
         create(store, "web3", {"instances": 1}, project_id="alpha")
-    assert store.snapshot().project_usage("alpha") == {"instances": 1, "cores": 4, "ram": 512, "server_groups": 0}
+    assert store.snapshot().project_usage("alpha") == {
+        "instances": 1,
+        "cores": 4,
+        "ram": 512,
+        "server_groups": 0,
+        "security_groups": 0,
+        "security_group_rules": 0,
+    }
 
 
 def test_server_group_members_are_limited(store, store_params):

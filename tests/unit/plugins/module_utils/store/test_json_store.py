@@ -47,6 +47,7 @@ def test_missing_file_reads_as_empty_schema_1(path):
         "ports": {},
         "host_facts": {},
         "server_groups": {},
+        "security_groups": {},
     }
     assert not os.path.exists(path)
 

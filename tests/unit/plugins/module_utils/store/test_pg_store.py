@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
     flow,
     schedule,
+    security_groups,
     server_groups,
     store_check,
     store_migrate,
@@ -258,12 +259,47 @@ def test_a_server_stopped_mid_run_fails_naming_the_store_and_a_rerun_converges(p
 
 def test_a_database_of_another_schema_version_is_refused(pg, pg_database):
     pg.snapshot()
-    raw(pg_database, "INSERT INTO nimbus.schema_version (version) VALUES (2)")
+    raw(pg_database, "INSERT INTO nimbus.schema_version (version) VALUES (3)")
     pg.close()
-    with pytest.raises(StoreError, match=r"has schema version 2, this collection uses 1: upgrade nimbus\.compute"):
+    with pytest.raises(StoreError, match=r"has schema version 3, this collection uses 2: upgrade nimbus\.compute"):
         open_store(url=pg_database).snapshot()
-    with pytest.raises(StoreError, match="schema version 2"):
+    with pytest.raises(StoreError, match="schema version 3"):
         store_migrate.store_migrate({"store_url": pg_database}, check_mode=False)
+
+
+def test_a_version_1_database_is_refused_until_store_migrate_upgrades_it_keeping_its_records(pg_database):
+    # A store an earlier nimbus.compute made: schema version 1, with a server group in it.
+    with psycopg.connect(pg_database) as conn:
+        pg_schema.migrate(conn, pg_database, target=1)
+    raw(
+        pg_database,
+        "INSERT INTO nimbus.server_groups (uuid, name, project_id, record) VALUES ('g1', 'pair', 'default', %s)",
+        (psycopg.types.json.Jsonb({"uuid": "g1", "name": "pair", "policy": "affinity", "rules": {}}),),
+    )
+    with pytest.raises(
+        StoreError, match=r"schema version 1, this collection uses 2: run nimbus\.compute\.store_migrate"
+    ):
+        open_store(url=pg_database).snapshot()
+    upgraded = store_migrate.store_migrate({"store_url": pg_database}, check_mode=False)
+    assert (upgraded["changed"], upgraded["schema_version_before"], upgraded["schema_version"]) == (True, 1, 2)
+    store = open_store(url=pg_database)
+    assert store.snapshot().find_server_group("pair")["policy"] == "affinity"
+    made = security_groups.ensure(store, "web", None, None, NOW, False)["security_group"]
+    assert store.snapshot().export()["security_groups"][made["uuid"]] == made
+    # PostgreSQL's own constraints: one name per project, and the record's uuid is its row's.
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        raw(
+            pg_database,
+            "INSERT INTO nimbus.security_groups (uuid, name, project_id, record) VALUES ('x', 'web', 'default', %s)",
+            (psycopg.types.json.Jsonb({"uuid": "x", "name": "web", "rules": []}),),
+        )
+    with pytest.raises(psycopg.errors.CheckViolation):
+        raw(
+            pg_database,
+            "INSERT INTO nimbus.security_groups (uuid, name, project_id, record) VALUES ('y', 'db', 'default', %s)",
+            (psycopg.types.json.Jsonb({"uuid": "z", "name": "db", "rules": []}),),
+        )
+    store.close()
 
 
 NOW = "2026-12-06T10:00:00Z"
@@ -278,6 +314,7 @@ def migrated_source():
     def make(tmp_path):
         store = JSONStore(str(tmp_path / "store.json"))
         server_groups.ensure(store, "pair", "affinity", None, NOW, False)
+        security_groups.ensure(store, "web", "web servers", None, NOW, False)
         for name, hints in (("web-1", {"group": "pair"}), ("web-2", {}), ("db-1", {})):
             raw_request = {"name": name, "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]}
             request = validate_request({**raw_request, "scheduler_hints": hints}, FLAVORS, IMAGES, NETWORKS)
@@ -300,8 +337,15 @@ def test_store_migrate_creates_copies_once_and_store_check_counts_the_same(tmp_p
     assert raw(pg_database, "SELECT to_regclass('nimbus.instances') IS NULL") == [(True,)]
     first = store_migrate.store_migrate(params, check_mode=False)
     assert predicted == first
-    assert (first["changed"], first["schema_version_before"], first["schema_version"]) == (True, 0, 1)
-    assert first["copied"] == {"instances": 3, "server_groups": 1, "claims": 2, "ports": 2, "host_facts": 1}
+    assert (first["changed"], first["schema_version_before"], first["schema_version"]) == (True, 0, 2)
+    assert first["copied"] == {
+        "instances": 3,
+        "server_groups": 1,
+        "security_groups": 2,
+        "claims": 2,
+        "ports": 2,
+        "host_facts": 1,
+    }
     again = store_migrate.store_migrate(params, check_mode=False)
     assert (again["changed"], again["copied"], again["already_present"]) == (
         False,

@@ -1,0 +1,172 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Creating, changing and deleting security groups in the store (Neutron's security-groups API).
+
+A group belongs to a project; its name is unique there. A project's first
+group operation creates its ``default`` group (all egress, ingress from the
+group's own members), as Neutron does on a project's first request. A group's
+rules are set whole: the new set is checked as a whole
+(objects/security_group.validate_rules) and within the project's quotas
+(security_groups, security_group_rules) in the transaction that writes it, or
+nothing changes.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import quotas as quotas_obj
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import security_group as group_obj
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT
+from ansible_collections.nimbus.compute.plugins.module_utils.store.base import retry_on_conflict
+
+MAX_NAME_LEN = 255
+# Neutron gives a new group these two rules unless it is given its own.
+NEW_GROUP_RULES = ({"direction": "egress", "ethertype": "IPv4"}, {"direction": "egress", "ethertype": "IPv6"})
+
+
+def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    return {"before": before or {}, "after": after or {}}
+
+
+def new_security_group(
+    name: str, project_id: str, description: str, rules: list[dict[str, Any]], now: str
+) -> dict[str, Any]:
+    return {
+        "uuid": str(uuidlib.uuid4()),
+        "name": name,
+        "project_id": project_id,
+        "description": description,
+        "rules": rules,
+        "revision_number": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _check_description(description: Any) -> str | None:
+    if description is not None and (not isinstance(description, str) or len(description) > MAX_NAME_LEN):
+        raise exceptions.InvalidInput("description", f"must be a string of at most {MAX_NAME_LEN} characters")
+    return description
+
+
+def _resolve_remote_groups(
+    rules: list[dict[str, Any]], groups: dict[str, dict[str, Any]], project_id: str
+) -> list[dict[str, Any]]:
+    """Each rule with ``remote_group_id``, the uuid of the group of the project its ``remote_group`` names."""
+    resolved = []
+    for index, rule in enumerate(rules):
+        remote = rule.get("remote_group")
+        if remote is not None and remote not in groups:
+            raise exceptions.InvalidInput(
+                f"rules[{index}].remote_group",
+                f"names no security group of project {project_id}; its groups: {', '.join(sorted(groups))}",
+            )
+        resolved.append({**rule, "remote_group_id": None if remote is None else groups[remote]["uuid"]})
+    return resolved
+
+
+def _default_group(state, project_id: str, now: str, check_mode: bool) -> dict[str, Any] | None:
+    """The project's default group, created when the project has none yet; the new one, or None."""
+    if state.find_security_group(project_id, group_obj.DEFAULT_GROUP) is not None:
+        return None
+    group = new_security_group(group_obj.DEFAULT_GROUP, project_id, "Default security group", [], now)
+    group["rules"] = _resolve_remote_groups(group_obj.default_group_rules(), {group["name"]: group}, project_id)
+    if not check_mode:
+        state.add_security_group(group)
+    return group
+
+
+def _check_quotas(limits: dict[str, int], usage: dict[str, int], groups: int, rules: int) -> None:
+    quotas_obj.check_room(limits, "security_groups", usage["security_groups"], groups)
+    quotas_obj.check_room(limits, "security_group_rules", usage["security_group_rules"], rules)
+
+
+@retry_on_conflict
+def ensure(
+    store,
+    name: str,
+    description: str | None,
+    rules: Any,
+    now: str,
+    check_mode: bool,
+    project_id: str = DEFAULT_PROJECT,
+    quotas: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The group exists in ``project_id`` with ``description`` and exactly ``rules`` (None keeps them)."""
+    check_safe_name("name", name)
+    check_safe_name("project_id", project_id)
+    _check_description(description)
+    checked = None if rules is None else group_obj.validate_rules(rules)
+    limits = quotas_obj.project_limits(quotas)
+    with store.transaction() as state:
+        usage = state.project_usage(project_id)
+        made = _default_group(state, project_id, now, check_mode)
+        groups = {group["name"]: group for group in state.project_security_groups(project_id)}
+        if made is not None:
+            groups[made["name"]] = made
+            _check_quotas(limits, usage, 1, len(made["rules"]))
+            usage = quotas_obj.security_group_usage([*groups.values()])
+        existing = groups.get(name)
+        if existing is None:
+            group = new_security_group(name, project_id, description or "", [], now)
+            wanted = group_obj.validate_rules(list(NEW_GROUP_RULES)) if checked is None else checked
+            group["rules"] = _resolve_remote_groups(wanted, {**groups, name: group}, project_id)
+            _check_quotas(limits, usage, 1, len(group["rules"]))
+            if not check_mode:
+                state.add_security_group(group)
+            return {"changed": True, "security_group": group, "diff": _diff(None, group)}
+        after = dict(existing)
+        if checked is not None:
+            after["rules"] = _resolve_remote_groups(checked, groups, project_id)
+        if description is not None:
+            after["description"] = description
+        if after == existing:
+            return {"changed": made is not None, "security_group": existing, "diff": _diff(existing, existing)}
+        _check_quotas(limits, usage, 0, len(after["rules"]) - len(existing["rules"]))
+        after.update(revision_number=existing.get("revision_number", 1) + 1, updated_at=now)
+        if not check_mode:
+            state.save_security_group(after)
+        return {"changed": True, "security_group": after, "diff": _diff(existing, after)}
+
+
+@retry_on_conflict
+def delete(store, name: str, check_mode: bool, project_id: str = DEFAULT_PROJECT) -> dict[str, Any]:
+    """No group of that name is left in the project; refused for the default group, a group instances use, and
+    a group other groups' rules name as their remote group."""
+    check_safe_name("name", name)
+    check_safe_name("project_id", project_id)
+    with store.transaction() as state:
+        existing = state.find_security_group(project_id, name)
+        if existing is None:
+            return {"changed": False, "security_group": None, "diff": _diff(None, None)}
+        if existing["name"] == group_obj.DEFAULT_GROUP:
+            raise exceptions.Conflict(
+                f"security group {existing['name']} ({existing['uuid']}) is the default group of project "
+                f"{project_id}: Removing default security group not allowed",
+                security_group=existing["uuid"],
+            )
+        members = state.security_group_members(existing["uuid"])
+        if members:
+            raise exceptions.Conflict(
+                f"Security Group {existing['uuid']} in use: instances {', '.join(members)} use it",
+                security_group=existing["uuid"],
+            )
+        referring = sorted(
+            group["name"]
+            for group in state.project_security_groups(project_id)
+            if group["uuid"] != existing["uuid"]
+            and any(rule.get("remote_group_id") == existing["uuid"] for rule in group["rules"])
+        )
+        if referring:
+            raise exceptions.Conflict(
+                f"security group {existing['name']} ({existing['uuid']}) is the remote group of rules of "
+                f"{', '.join(referring)}: change those rules first",
+                security_group=existing["uuid"],
+            )
+        if not check_mode:
+            state.delete_security_group(existing["uuid"])
+        return {"changed": True, "security_group": existing, "diff": _diff(existing, None)}

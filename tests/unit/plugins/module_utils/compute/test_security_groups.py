@@ -1,0 +1,174 @@
+"""Security groups in the store on both backends: the default group, rules set whole, quotas, refused deletes."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
+    argspecs,
+    controller,
+    option_rules,
+    schedule,
+    security_groups,
+)
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import quotas, states
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
+
+NOW = "2026-12-06T10:00:00.000Z"
+LATER = "2026-12-06T10:05:00.000Z"
+SSH = {"direction": "ingress", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}
+PING = {"direction": "ingress", "protocol": "icmp", "port_range_min": 8}
+EGRESS = {"direction": "egress"}
+
+
+def ensure(store, name, rules=None, **kwargs):
+    return security_groups.ensure(store, name, kwargs.pop("description", None), rules, NOW, False, **kwargs)
+
+
+def rules_of(group):
+    return [(rule["direction"], rule["ethertype"], rule["protocol"], rule["port_range_min"]) for rule in group["rules"]]
+
+
+def test_a_projects_first_group_brings_its_default_group_as_neutron_does(store):
+    made = ensure(store, "web", [SSH, EGRESS])
+    assert made["changed"]
+    state = store.snapshot()
+    default = state.find_security_group("default", "default")
+    assert [group["name"] for group in state.project_security_groups("default")] == ["default", "web"]
+    assert rules_of(default) == [
+        ("egress", "IPv4", None, None),
+        ("egress", "IPv6", None, None),
+        ("ingress", "IPv4", None, None),
+        ("ingress", "IPv6", None, None),
+    ]
+    # Ingress from the members of the default group itself, by its uuid.
+    assert [rule["remote_group_id"] for rule in default["rules"]] == [None, None, default["uuid"], default["uuid"]]
+    assert rules_of(made["security_group"]) == [("ingress", "IPv4", "tcp", 22), ("egress", "IPv4", None, None)]
+    # A new group without rules gets Neutron's two egress rules; the same run again changes nothing.
+    plain = ensure(store, "plain")["security_group"]
+    assert rules_of(plain) == [("egress", "IPv4", None, None), ("egress", "IPv6", None, None)]
+    again = ensure(store, "web", [SSH, EGRESS])
+    assert not again["changed"] and again["security_group"] == made["security_group"]
+    assert not ensure(store, "web")["changed"]
+
+
+def test_rules_are_set_whole_and_a_bad_set_changes_nothing(store):
+    first = ensure(store, "web", [SSH])["security_group"]
+    changed = security_groups.ensure(store, "web", "web servers", [SSH, PING], LATER, False)
+    group = changed["security_group"]
+    assert changed["changed"] and rules_of(group) == [("ingress", "IPv4", "tcp", 22), ("ingress", "IPv4", "icmp", 8)]
+    assert (group["revision_number"], group["updated_at"], group["created_at"]) == (2, LATER, first["created_at"])
+    assert changed["diff"]["before"]["rules"] == first["rules"]
+    before = store.snapshot().export()
+    overlapping = {**SSH, "port_range_min": 20, "port_range_max": 30}
+    with pytest.raises(exceptions.InvalidInput, match=r"^rules\[2\]: ports 20-30 overlap ports 22-22 of rules\[0\]"):
+        ensure(store, "web", [SSH, PING, overlapping])
+    with pytest.raises(exceptions.InvalidInput, match=r"^rules\[1\]\.remote_group: names no security group"):
+        ensure(store, "web", [SSH, {"direction": "ingress", "remote_group": "nowhere"}])
+    with pytest.raises(exceptions.InvalidInput, match=r"^rules\[0\]\.remote_ip_prefix"):
+        ensure(store, "web", [{**SSH, "remote_ip_prefix": "198.18.0.0/33"}])
+    assert store.snapshot().export() == before
+
+
+def test_a_remote_group_is_one_of_the_same_project_this_group_included(store):
+    ensure(store, "web", [SSH])
+    db = ensure(
+        store, "db", [{"direction": "ingress", "remote_group": "web"}, {"direction": "ingress", "remote_group": "db"}]
+    )
+    web = store.snapshot().find_security_group("default", "web")
+    assert [rule["remote_group_id"] for rule in db["security_group"]["rules"]] == [
+        web["uuid"],
+        db["security_group"]["uuid"],
+    ]
+    # The other project has its own groups, its own default, and may use the same names.
+    with pytest.raises(exceptions.InvalidInput, match=r"names no security group of project other"):
+        ensure(store, "db", [{"direction": "ingress", "remote_group": "web"}], project_id="other")
+    other = ensure(store, "web", [PING], project_id="other")["security_group"]
+    assert other["uuid"] != web["uuid"] and other["project_id"] == "other"
+    names = [(group["project_id"], group["name"]) for group in store.snapshot().export()["security_groups"].values()]
+    assert sorted(names) == [
+        ("default", "db"),
+        ("default", "default"),
+        ("default", "web"),
+        ("other", "default"),
+        ("other", "web"),
+    ]
+
+
+def test_quotas_count_groups_and_rules_of_the_project_in_the_transaction(store):
+    # The default group (4 rules) and "web" (2 rules) use 2 of 2 groups.
+    ensure(store, "web", [SSH, EGRESS], quotas={"security_groups": 2})
+    with pytest.raises(
+        quotas.QuotaExceeded, match=r"^Quota exceeded for security_groups: Requested 1, but already used 2 of 2"
+    ):
+        ensure(store, "db", quotas={"security_groups": 2})
+    # 6 rules in use: replacing web's two by four needs room for two more.
+    with pytest.raises(quotas.QuotaExceeded, match=r"security_group_rules: Requested 2, but already used 6 of 7"):
+        ensure(store, "web", [SSH, EGRESS, PING, {**EGRESS, "ethertype": "IPv6"}], quotas={"security_group_rules": 7})
+    assert ensure(store, "web", [SSH, EGRESS, PING], quotas={"security_group_rules": 7})["changed"]
+    assert store.snapshot().project_usage("default")["security_group_rules"] == 7
+    assert store.snapshot().project_usage("other")["security_groups"] == 0
+
+
+def test_check_mode_predicts_the_default_group_and_writes_nothing(store):
+    before = store.snapshot().export()
+    predicted = security_groups.ensure(store, "web", None, [SSH], NOW, True)
+    assert predicted["changed"] and rules_of(predicted["security_group"]) == [("ingress", "IPv4", "tcp", 22)]
+    assert store.snapshot().export() == before
+
+
+def test_deletes_refused_for_the_default_group_a_remote_group_and_a_group_in_use(store):
+    ensure(store, "web", [SSH])
+    ensure(store, "db", [{"direction": "ingress", "remote_group": "web"}])
+    with pytest.raises(exceptions.Conflict, match="Removing default security group not allowed"):
+        security_groups.delete(store, "default", False)
+    with pytest.raises(exceptions.Conflict, match=r"is the remote group of rules of db: change those rules first"):
+        security_groups.delete(store, "web", False)
+    # An instance that uses the group keeps it (the build records its groups' uuids on the instance).
+    db = store.snapshot().find_security_group("default", "db")
+    raw = {"name": "db1", "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]}
+    request = validate_request(
+        raw,
+        {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}},
+        {"tiny": {"source": "/images/tiny.qcow2"}},
+        {"private": {"cidr": "198.18.0.0/24"}},
+    )
+    host = {"up": True, "vcpus": 8, "memory_mb": 8192, "disk_gb": 100, "cpu_arch": "x86_64"}
+    uuid = schedule.schedule_instances(store, request, {"c1": host}, {}, NOW)[0][0]["uuid"]
+    with store.transaction() as state:
+        state.save_instance(uuid, states.SCHEDULING, security_groups=[db["uuid"]])
+    with pytest.raises(exceptions.Conflict, match=rf"^Security Group {db['uuid']} in use: instances {uuid} use it"):
+        security_groups.delete(store, "db", False)
+    with store.transaction() as state:
+        state.save_instance(uuid, states.SCHEDULING, vm_state=states.DELETED)
+    assert security_groups.delete(store, "db", True)["changed"]
+    assert store.snapshot().find_security_group("default", "db") is not None
+    assert security_groups.delete(store, "db", False)["changed"]
+    assert security_groups.delete(store, "web", False)["security_group"]["name"] == "web"
+    assert not security_groups.delete(store, "web", False)["changed"]
+
+
+def test_the_module_takes_rules_through_its_argument_spec(store_params):
+    params, refusal = option_rules.validate_arguments(
+        "security_group",
+        argspecs.SECURITY_GROUP,
+        {
+            **store_params,
+            "name": "web",
+            "rules": [{"direction": "ingress", "protocol": 6, "port_range_min": "22", "port_range_max": 22}],
+        },
+    )
+    assert refusal is None
+    result = controller.security_group(params, False)
+    assert rules_of(result["security_group"]) == [("ingress", "IPv4", "tcp", 22)]
+    _params, refusal = option_rules.validate_arguments(
+        "security_group", argspecs.SECURITY_GROUP, {**store_params, "name": "web", "rules": [{"direction": "in"}]}
+    )
+    assert "value of direction must be one of: ingress, egress, got: in found in rules" in refusal
+    _params, refusal = option_rules.validate_arguments(
+        "security_group",
+        argspecs.SECURITY_GROUP,
+        {**store_params, "name": "web", "rules": [{"direction": "ingress", "port": 22}]},
+    )
+    assert "Unsupported parameters for (security_group) module: rules.port." in refusal
