@@ -80,6 +80,15 @@ options:
         type: str
         default: default
         version_added: 0.3.0
+      security_groups:
+        description:
+          - The security groups of the project whose rules apply to the instances' ports, by name (Nova's
+            C(security_groups)); the project's C(default) group when not given, made on the project's first build
+            as Neutron makes it. A name that is not a group of the project is refused.
+          - The instance records the groups' uuids; a group an instance uses is not deleted.
+        type: list
+        elements: str
+        version_added: 0.3.0
       flavor:
         description: Name of the flavor, one of O(flavors).
         type: str

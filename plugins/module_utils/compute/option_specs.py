@@ -423,6 +423,7 @@ HOST_SELECT = {
                 "type": "dict",
                 "options": {"different_host": {"type": "raw"}, "group": {"type": "str"}, "same_host": {"type": "raw"}},
             },
+            "security_groups": {"type": "list", "elements": "str"},
             "user_data": {"type": "str", "no_log": True},
         },
     },

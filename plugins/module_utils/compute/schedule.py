@@ -20,7 +20,12 @@ import random
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import build_owner, flow, notifications
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
+    build_owner,
+    flow,
+    notifications,
+    security_groups,
+)
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.host_cache import host_placement
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import instance as instance_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import quotas as quotas_obj
@@ -211,8 +216,15 @@ def schedule_instances(
         if not missing:
             return kept, False
         owner = build_owner.current_owner()
+        group_uuids = security_groups.requested_groups(
+            state, request["project_id"], request["security_groups"], now, check_mode, quotas
+        )
         instances = [
-            {**instance_obj.new_instance(request, now, name=name, launch_index=index), "build_owner": owner}
+            {
+                **instance_obj.new_instance(request, now, name=name, launch_index=index),
+                "build_owner": owner,
+                "security_groups": group_uuids,
+            }
             for index, name in missing
         ]
         spec = request_spec(state, {**request, "min_count": max(required, 1)}, instances, gone)

@@ -85,6 +85,31 @@ def _check_quotas(limits: dict[str, int], usage: dict[str, int], groups: int, ru
     quotas_obj.check_room(limits, "security_group_rules", usage["security_group_rules"], rules)
 
 
+def _project_groups(state, project_id: str, now: str, check_mode: bool, limits: dict[str, int]):
+    """The project's groups by name, its default group made first when it has none (within the quotas)."""
+    usage = state.project_usage(project_id)
+    made = _default_group(state, project_id, now, check_mode)
+    groups = {group["name"]: group for group in state.project_security_groups(project_id)}
+    if made is not None:
+        _check_quotas(limits, usage, 1, len(made["rules"]))
+        groups[made["name"]] = made
+    return groups, made
+
+
+def requested_groups(
+    state, project_id: str, names: list[str], now: str, check_mode: bool, quotas: dict[str, Any] | None = None
+) -> list[str]:
+    """The uuids of a build request's ``security_groups`` (Nova's API resolves them before scheduling), in the
+    build's transaction; the project's default group is made when the project has none."""
+    groups, _made = _project_groups(state, project_id, now, check_mode, quotas_obj.project_limits(quotas))
+    for index, name in enumerate(names):
+        if name not in groups:
+            raise exceptions.InvalidInput(
+                f"security_groups[{index}]", f"Security group {name} not found for project {project_id}"
+            )
+    return [groups[name]["uuid"] for name in names]
+
+
 @retry_on_conflict
 def ensure(
     store,
@@ -103,13 +128,8 @@ def ensure(
     checked = None if rules is None else group_obj.validate_rules(rules)
     limits = quotas_obj.project_limits(quotas)
     with store.transaction() as state:
-        usage = state.project_usage(project_id)
-        made = _default_group(state, project_id, now, check_mode)
-        groups = {group["name"]: group for group in state.project_security_groups(project_id)}
-        if made is not None:
-            groups[made["name"]] = made
-            _check_quotas(limits, usage, 1, len(made["rules"]))
-            usage = quotas_obj.security_group_usage([*groups.values()])
+        groups, made = _project_groups(state, project_id, now, check_mode, limits)
+        usage = quotas_obj.security_group_usage(groups.values())
         existing = groups.get(name)
         if existing is None:
             group = new_security_group(name, project_id, description or "", [], now)

@@ -41,6 +41,7 @@ REQUEST_KEYS = frozenset(
         "files",
         "config_drive_format",
         "project_id",
+        "security_groups",
     }
 )
 SECRET_KEYS = frozenset({"user_data", "admin_pass", "files"})
@@ -223,6 +224,19 @@ def _optional_string(field: str, value: Any) -> str | None:
     return value
 
 
+def _requested_security_groups(value: Any) -> list[str]:
+    """The request's security groups by name (Nova's ``security_groups``), by default the project's default one."""
+    if value is None:
+        return ["default"]
+    if not isinstance(value, list) or not value:
+        raise InvalidInput("security_groups", f"must be a non-empty list of security group names, got {shown(value)}")
+    for index, name in enumerate(value):
+        check_safe_name(f"security_groups[{index}]", name)
+        if name in value[:index]:
+            raise InvalidInput(f"security_groups[{index}]", f"{name} is given twice")
+    return list(value)
+
+
 def validate_request(
     request: dict[str, Any], flavors: dict[str, Any], images: dict[str, Any], networks: dict[str, Any]
 ) -> dict[str, Any]:
@@ -269,6 +283,7 @@ def validate_request(
         "max_count": max_count,
         "names": request_spec.instance_names(name, max_count),
         "scheduler_hints": request_spec.normalise_hints(request.get("scheduler_hints")),
+        "security_groups": _requested_security_groups(request.get("security_groups")),
         "block_device_mapping": validate_block_device_mapping(request.get("block_device_mapping_v2"), flavor, image),
         **config_drive.normalise_request(request, image),
     }

@@ -98,8 +98,9 @@ def test_projects_count_apart(store):
         "cores": 4,
         "ram": 512,
         "server_groups": 0,
-        "security_groups": 0,
-        "security_group_rules": 0,
+        # The project's first build made its default security group, as Neutron does.
+        "security_groups": 1,
+        "security_group_rules": 4,
     }
 
 

@@ -127,17 +127,11 @@ def test_deletes_refused_for_the_default_group_a_remote_group_and_a_group_in_use
         security_groups.delete(store, "web", False)
     # An instance that uses the group keeps it (the build records its groups' uuids on the instance).
     db = store.snapshot().find_security_group("default", "db")
-    raw = {"name": "db1", "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]}
-    request = validate_request(
-        raw,
-        {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}},
-        {"tiny": {"source": "/images/tiny.qcow2"}},
-        {"private": {"cidr": "198.18.0.0/24"}},
-    )
-    host = {"up": True, "vcpus": 8, "memory_mb": 8192, "disk_gb": 100, "cpu_arch": "x86_64"}
-    uuid = schedule.schedule_instances(store, request, {"c1": host}, {}, NOW)[0][0]["uuid"]
-    with store.transaction() as state:
-        state.save_instance(uuid, states.SCHEDULING, security_groups=[db["uuid"]])
+    uuid = build(store, "db1", ["db", "default"])["uuid"]
+    assert store.snapshot().instance(uuid)["security_groups"] == [
+        db["uuid"],
+        store.snapshot().find_security_group("default", "default")["uuid"],
+    ]
     with pytest.raises(exceptions.Conflict, match=rf"^Security Group {db['uuid']} in use: instances {uuid} use it"):
         security_groups.delete(store, "db", False)
     with store.transaction() as state:
@@ -147,6 +141,37 @@ def test_deletes_refused_for_the_default_group_a_remote_group_and_a_group_in_use
     assert security_groups.delete(store, "db", False)["changed"]
     assert security_groups.delete(store, "web", False)["security_group"]["name"] == "web"
     assert not security_groups.delete(store, "web", False)["changed"]
+
+
+def build(store, name, groups=None, project_id="default"):
+    raw = {"name": name, "flavor": "m1.tiny", "image": "tiny", "networks": [{"network": "private"}]}
+    if groups is not None:
+        raw["security_groups"] = groups
+    request = validate_request(
+        {**raw, "project_id": project_id},
+        {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}},
+        {"tiny": {"source": "/images/tiny.qcow2"}},
+        {"private": {"cidr": "198.18.0.0/24"}},
+    )
+    host = {"up": True, "vcpus": 8, "memory_mb": 8192, "disk_gb": 100, "cpu_arch": "x86_64"}
+    return schedule.schedule_instances(store, request, {"c1": host}, {}, NOW)[0][0]
+
+
+def test_a_build_takes_its_projects_groups_by_name_the_default_one_when_none_is_given(store):
+    # The project's first build makes its default group, as Neutron does, and the instance uses it.
+    first = build(store, "web1", project_id="alpha")
+    default = store.snapshot().find_security_group("alpha", "default")
+    assert first["security_groups"] == [default["uuid"]]
+    ensure(store, "web", [SSH], project_id="alpha")
+    web = store.snapshot().find_security_group("alpha", "web")
+    assert build(store, "web2", ["web"], project_id="alpha")["security_groups"] == [web["uuid"]]
+    # A group of another project, or none by that name, is refused with Nova's message and nothing is created.
+    before = store.snapshot().export()
+    with pytest.raises(
+        exceptions.InvalidInput, match=r"^security_groups\[1\]: Security group web not found for project beta"
+    ):
+        build(store, "db1", ["default", "web"], project_id="beta")
+    assert store.snapshot().export() == before
 
 
 def test_the_module_takes_rules_through_its_argument_spec(store_params):

@@ -65,6 +65,7 @@ def test_minimal_request_is_normalised():
         "max_count": 1,
         "names": ["web-1"],
         "scheduler_hints": {"group": None, "same_host": [], "different_host": []},
+        "security_groups": ["default"],
         "block_device_mapping": [
             {
                 "source_type": "image",
