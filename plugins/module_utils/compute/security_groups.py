@@ -190,3 +190,30 @@ def delete(store, name: str, check_mode: bool, project_id: str = DEFAULT_PROJECT
         if not check_mode:
             state.delete_security_group(existing["uuid"])
         return {"changed": True, "security_group": existing, "diff": _diff(existing, None)}
+
+
+def instance_firewall(state, instance: dict[str, Any]) -> dict[str, Any]:
+    """What the firewall driver needs for the instance's ports (Nova's prepare_instance_filter, on the controller):
+    the rules of its groups, and each remote group's member addresses by the group's name.
+
+    A remote group's members are the instances (not deleted) that use it; their addresses are their ports' IPs.
+    """
+    rules: list[dict[str, Any]] = []
+    remote_groups: dict[str, str] = {}
+    for uuid in instance.get("security_groups") or []:
+        group = state.security_group(uuid)
+        for rule in group["rules"] if group is not None else []:
+            if rule not in rules:
+                rules.append(rule)
+            if rule.get("remote_group_id") is not None:
+                remote_groups[rule["remote_group"]] = rule["remote_group_id"]
+    addresses = {
+        name: sorted(
+            address
+            for member in state.security_group_members(group_uuid)
+            for port in state.ports_of_instance(member).values()
+            for address in port["ips"]
+        )
+        for name, group_uuid in remote_groups.items()
+    }
+    return {"rules": rules, "group_addresses": addresses}

@@ -8,12 +8,15 @@ from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
     argspecs,
     controller,
+    flow,
     option_rules,
     schedule,
     security_groups,
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import quotas, states
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import validate_request
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import firewall
+from ansible_collections.nimbus.compute.tests.libvirt_schema import assert_valid
 
 NOW = "2026-12-06T10:00:00.000Z"
 LATER = "2026-12-06T10:05:00.000Z"
@@ -197,3 +200,39 @@ def test_the_module_takes_rules_through_its_argument_spec(store_params):
         {**store_params, "name": "web", "rules": [{"direction": "ingress", "port": 22}]},
     )
     assert "Unsupported parameters for (security_group) module: rules.port." in refusal
+
+
+def test_an_instances_firewall_has_its_groups_rules_and_the_remote_groups_member_addresses(store, tmp_path):
+    """prepare_instance_filter's input from the store, as libvirt's nwfilter schema reads its port filter."""
+    ensure(store, "db", [EGRESS])
+    ensure(
+        store,
+        "web",
+        [
+            SSH,
+            EGRESS,
+            {
+                "direction": "ingress",
+                "protocol": "tcp",
+                "port_range_min": 5432,
+                "port_range_max": 5432,
+                "remote_group": "db",
+            },
+        ],
+    )
+    networks = {"private": {"cidr": "198.18.0.0/24"}}
+    web = build(store, "web1", ["web", "default"])
+    db = build(store, "db1", ["db"])
+    for instance in (web, db):
+        flow.allocate_network(store, instance["uuid"], networks, NOW)
+    state = store.snapshot()
+    web_ip = next(iter(state.ports_of_instance(web["uuid"]).values()))["ips"][0]
+    db_ip = next(iter(state.ports_of_instance(db["uuid"]).values()))["ips"][0]
+    found = security_groups.instance_firewall(state, state.instance(web["uuid"]))
+    # web's three rules and the default group's four, its IPv4 egress rule once; default's members are web1 only.
+    assert len(found["rules"]) == 6
+    assert found["group_addresses"] == {"db": [db_ip], "default": [web_ip]}
+    port = next(iter(state.ports_of_instance(web["uuid"])))
+    xml = firewall.port_filter_xml(port, found["rules"], found["group_addresses"])
+    assert_valid(xml, "nwfilter", tmp_path)
+    assert f'srcipaddr="{db_ip}"' in xml and 'dstportstart="5432"' in xml

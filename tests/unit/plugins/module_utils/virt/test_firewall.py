@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
 from lxml import etree
 
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import security_group
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import firewall
+from ansible_collections.nimbus.compute.tests.libvirt_schema import assert_valid
 
 PORT = "0b6d2a1e-0000-4000-8000-000000000001"
 
 
 def valid_nwfilter(xml: str, tmp_path) -> None:
-    """libvirt's schema for nwfilter accepts ``xml`` (virt-xml-validate, from libvirt-clients)."""
-    assert shutil.which("virt-xml-validate"), "virt-xml-validate (libvirt-clients) is needed"
-    path = tmp_path / "filter.xml"
-    path.write_text(xml)
-    run = subprocess.run(["virt-xml-validate", str(path), "nwfilter"], capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert_valid(xml, "nwfilter", tmp_path)
 
 
 def ports(low: str, high: str) -> dict[str, str]:
