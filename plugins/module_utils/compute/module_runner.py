@@ -11,7 +11,7 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import option_rules
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import option_rules, option_shapes
 
 # (library name, whether it imported, the import traceback)
 Requirement = tuple[str, bool, "str | None"]
@@ -37,13 +37,13 @@ def run_module(
             module.fail_json(msg=missing_required_lib(library), exception=import_error)
     try:
         # The rules beyond Ansible's types, as the action plugin checked them on the controller.
-        params = option_rules.entries_by_name(
+        params = option_shapes.entries_by_name(
             argument_spec, option_rules.without_unset_fields(argument_spec, module.params)
         )
-        # A record's fields as given, each as Ansible converted it (option_rules.record_options).
+        # A record's fields as given, each as Ansible converted it (option_shapes.record_options).
         given = _load_params()
-        for option in option_rules.record_options(argument_spec):
-            params[option] = option_rules.as_given(given.get(option), module.params[option])
+        for option in option_shapes.record_options(argument_spec):
+            params[option] = option_shapes.as_given(given.get(option), module.params[option])
         option_rules.check_options(argument_spec, params)
         result = body(params, module.check_mode)
     except exceptions.NimbusError as error:

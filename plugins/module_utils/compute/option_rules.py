@@ -18,7 +18,7 @@ from typing import Any
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import guest_wait
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import guest_wait, option_shapes
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput, shown
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name, check_user_data
 from ansible_collections.nimbus.compute.plugins.module_utils.store.store_options import check_path, check_url_option
@@ -84,14 +84,18 @@ def validate_arguments(
     checked one by one, so a refusal names the entry (``flavors.m1.tiny.vcpus``),
     and come back as a mapping of names to entries.
     """
-    params, text_files = _text_files_set_aside(argument_spec, params)
-    named = named_entry_options(argument_spec)
-    records = record_options(argument_spec)
+    params, text_files = option_shapes.text_files_set_aside(argument_spec, params)
+    named = option_shapes.named_entry_options(argument_spec)
+    records = option_shapes.record_options(argument_spec)
     given = {
-        option: as_entries(value) if option in named else as_records(argument_spec, option, value)
+        option: option_shapes.as_entries(value)
+        if option in named
+        else option_shapes.as_records(argument_spec, option, value)
         for option, value in params.items()
     }
-    messages = [message for option in named for message in _entries_not_mappings(option, params.get(option))]
+    messages = [
+        message for option in named for message in option_shapes.entries_not_mappings(option, params.get(option))
+    ]
     outer_spec = {
         option: {key: value for key, value in spec.items() if key != "options"} if option in named else spec
         for option, spec in argument_spec.items()
@@ -103,7 +107,7 @@ def validate_arguments(
         {**given, **result.validated_parameters},
     )
     for option in records:
-        validated[option] = as_given(given.get(option), validated.get(option))
+        validated[option] = option_shapes.as_given(given.get(option), validated.get(option))
     for (option, *field), files in text_files.items():
         if field:
             validated[option] = {**validated[option], field[0]: files}
@@ -129,100 +133,6 @@ def validate_arguments(
     return validated, "; ".join(shown) or None
 
 
-def named_entry_options(argument_spec: dict[str, Any]) -> tuple[str, ...]:
-    """The options that are lists of entries named by a required ``name`` (flavors, images, networks).
-
-    Each may also be given as a mapping of names to entries, as the inventory
-    writes it (``nimbus_flavors``); validate_arguments returns it as that
-    mapping, the form the modules' own code looks entries up in.
-    """
-    return tuple(
-        option
-        for option, spec in argument_spec.items()
-        if spec.get("elements") == "dict" and spec.get("options", {}).get("name", {}).get("required")
-    )
-
-
-def entries_by_name(argument_spec: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` with each named-entry option's list (as a module's own validation leaves it) as a mapping of
-    names to entries; InvalidInput for a name given twice."""
-    converted = dict(params)
-    for option in named_entry_options(argument_spec):
-        if isinstance(params.get(option), list):
-            converted[option] = {}
-            for entry in params[option]:
-                if entry["name"] in converted[option]:
-                    raise InvalidInput(
-                        f"{option}.{entry['name']}",
-                        "the name is given more than once; each entry's name must be unique",
-                    )
-                converted[option][entry["name"]] = entry
-    return converted
-
-
-def _text_files_set_aside(
-    argument_spec: dict[str, Any], params: dict[str, Any]
-) -> tuple[dict[str, Any], dict[tuple[str, ...], dict[str, Any]]]:
-    """``params`` without the injected ``files`` given as a mapping of path to text, and those mappings.
-
-    ``files`` is Nova's list of ``{path, contents}`` (base64), which Ansible
-    validates; the mapping form beside it is checked by the config drive's own
-    rules (objects/config_drive.decode_files), as the list's contents are.
-    """
-    aside: dict[tuple[str, ...], dict[str, Any]] = {}
-    params = dict(params)
-    if "files" in argument_spec and isinstance(params.get("files"), dict):
-        aside[("files",)] = params.pop("files")
-    request = params.get("request")
-    request_files = request.get("files") if isinstance(request, dict) else None
-    if "files" in argument_spec.get("request", {}).get("options", {}) and isinstance(request_files, dict):
-        aside[("request", "files")] = request_files
-        params["request"] = {key: value for key, value in request.items() if key != "files"}
-    return params, aside
-
-
-def record_options(argument_spec: dict[str, Any]) -> tuple[str, ...]:
-    """The options that carry instance records, a compute-host step's ``instance`` and ``instances``.
-
-    Their fields are kept as given (as_given): a record's nulls are values
-    (a disk's ``boot_index: null``), not fields left unset.
-    """
-    return tuple(option for option, spec in argument_spec.items() if "uuid" in spec.get("options", {}))
-
-
-def as_records(argument_spec: dict[str, Any], option: str, value: Any) -> Any:
-    """``value`` of a record option with the fields its step reads: a record's other fields (its states, actions,
-    faults) are left out, and an entry of ``instances`` given as a string is its uuid."""
-    fields = argument_spec.get(option, {}).get("options")
-    if fields is None or "uuid" not in fields:
-        return value
-    if isinstance(value, list):
-        return [{"uuid": item} if isinstance(item, str) else _record_fields(fields, item) for item in value]
-    return _record_fields(fields, value)
-
-
-def _record_fields(fields: dict[str, Any], value: Any) -> Any:
-    return {key: item for key, item in value.items() if key in fields} if isinstance(value, dict) else value
-
-
-def as_entries(value: Any) -> Any:
-    """A mapping of names to entries as the list of named entries; an entry that is not a mapping is left out
-    (validate_arguments refuses it by its name)."""
-    if not isinstance(value, dict):
-        return value
-    return [{**entry, "name": name} for name, entry in value.items() if isinstance(entry, dict)]
-
-
-def _entries_not_mappings(option: str, value: Any) -> list[str]:
-    if not isinstance(value, dict):
-        return []
-    return [
-        f"{option}.{name}: must be a mapping of its fields, got {shown(entry)}"
-        for name, entry in value.items()
-        if not isinstance(entry, dict)
-    ]
-
-
 def _validate_entries(
     module: str, option: str, suboptions: dict[str, Any], entries: list[dict[str, Any]]
 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
@@ -236,19 +146,8 @@ def _validate_entries(
             continue
         result = ArgumentSpecValidator({path: {"type": "dict", "options": suboptions}}).validate({path: entry})
         messages.extend(_error_messages(module, result.errors))
-        by_name[name] = as_given(entry, result.validated_parameters[path])
+        by_name[name] = option_shapes.as_given(entry, result.validated_parameters[path])
     return by_name, messages
-
-
-def as_given(given: Any, validated: Any) -> Any:
-    """The fields ``given`` has, each as Ansible converted it: a field given as null stays null (a network's
-    ``gateway: null`` is a network without one), and a default Ansible filled in stays out, for the modules' own
-    defaults."""
-    if isinstance(given, dict) and isinstance(validated, dict):
-        return {key: as_given(value, validated.get(key, value)) for key, value in given.items()}
-    if isinstance(given, list) and isinstance(validated, list) and len(given) == len(validated):
-        return [as_given(item, checked) for item, checked in zip(given, validated, strict=True)]
-    return validated
 
 
 def _error_messages(module: str, errors: Any) -> list[str]:

@@ -26,6 +26,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
     argspecs,
     controller,
     option_rules,
+    option_shapes,
     reschedule,
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import field_rules, instance
@@ -467,8 +468,8 @@ def run_module_main(module: str, args: dict, capsys) -> dict:
     """The module's main() with ``args``, as Ansible runs it: the result it prints."""
     main = importlib.import_module(f"ansible_collections.nimbus.compute.plugins.modules.{module}").main
     # The module's own interface takes a list of named entries where the action plugin also takes the inventory's
-    # mapping by name (option_rules.named_entry_options).
-    for option in option_rules.named_entry_options(getattr(argspecs, module.upper())):
+    # mapping by name (option_shapes.named_entry_options).
+    for option in option_shapes.named_entry_options(getattr(argspecs, module.upper())):
         if isinstance(args.get(option), dict):
             entries = args[option].items()
             args = {

@@ -10,7 +10,12 @@ import sys
 import pytest
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, option_rules, option_specs
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
+    argspecs,
+    option_rules,
+    option_shapes,
+    option_specs,
+)
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import config_drive
 from ansible_collections.nimbus.compute.plugins.module_utils.scheduler import config
 from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import NimbusAction
@@ -157,8 +162,8 @@ def test_a_wrong_field_of_a_named_entry_is_refused_with_the_entrys_name(options,
 def test_the_module_itself_refuses_a_name_given_twice():
     params = {"flavors": [{"name": "m1.tiny", **TINY}, {"name": "m1.tiny", **TINY}]}
     with pytest.raises(exceptions.InvalidInput, match=r"^flavors\.m1\.tiny: the name is given more than once"):
-        option_rules.entries_by_name(argspecs.HOST_SELECT, params)
-    assert option_rules.entries_by_name(argspecs.HOST_SELECT, {"flavors": params["flavors"][:1]})["flavors"] == {
+        option_shapes.entries_by_name(argspecs.HOST_SELECT, params)
+    assert option_shapes.entries_by_name(argspecs.HOST_SELECT, {"flavors": params["flavors"][:1]})["flavors"] == {
         "m1.tiny": params["flavors"][0]
     }
 
