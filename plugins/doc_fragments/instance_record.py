@@ -15,7 +15,8 @@ class ModuleDocFragment:
 options:
   instance:
     description:
-      - The instance, as the previous step returns it.
+      - One instance, as the previous step returns it; with a store (O(store_path) or O(store_url)) only C(uuid) is
+        needed, the record is read from the store. Exactly one of O(instance) and O(instances).
       - A whole instance record may be given; the step reads only the fields listed here and ignores the record's
         others (its states, actions and faults, which the controller keeps).
     type: dict
@@ -306,8 +307,8 @@ options:
         type: str
   instances:
     description:
-      - Several instances of one compute host, each with the fields of O(instance); an instance given as a string is
-        its uuid.
+      - Several instances of one compute host in one call, each with the fields of O(instance); an instance given as
+        a string is its uuid (with a store, the uuids of the run's instances).
     type: list
     elements: dict
     suboptions: *instance_fields

@@ -34,6 +34,21 @@ description:
     volumes it mapped with C(delete_on_termination); the other volumes stay and are listed in RV(kept_volumes).
   - With a store (O(store_path) or O(store_url)), the controller records the step (task_state
     C(block_device_mapping)) in the store.
+  - O(instance) is the instance, as M(nimbus.compute.host_select) and M(nimbus.compute.network_allocate) return it.
+    Needs C(uuid), C(name), C(hostname), C(flavor) and C(image); C(network_info), C(metadata) and C(public_keys) go to
+    the config drive. With a store, only C(uuid) is needed; the record is read from the store.
+  - O(instances) takes several instances of one compute host in one call, as the build and delete playbooks run; one
+    instance's failure does not stop the others.
+  - With a store, the uuids of the run's instances. With O(state=present), a build round's block device mapping
+    step - the instances claimed on this host that wait for it get their disks and config drive (the active ones
+    converge), each by its own compare-and-swap; one that fails is rolled back on the host at once and left for
+    the round's end, M(nimbus.compute.reschedule). With O(state=absent), a delete's second host step - an
+    instance whose domain is not yet gone (event C(shutdown_instance) of its delete) is refused, its disks kept;
+    each outcome is recorded as the event C(cleanup_instance), where M(nimbus.compute.instance_delete) reads it.
+    Each record gives its C(instances_path) and libvirt URI.
+  - Without a store, records (with C(uuid), and C(instances_path)) or, with O(state=absent), plain uuids.
+  - The module fails naming each instance that failed (a host that cannot be reached fails them all), and
+    RV(instances) reports every one; the playbooks ignore that failure and let the lifecycle's owner report.
 version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
@@ -74,30 +89,6 @@ options:
         description: The file's contents, base64.
         type: str
         required: true
-  instance:
-    description:
-      - The instance, as M(nimbus.compute.host_select) and M(nimbus.compute.network_allocate) return it. Needs
-        C(uuid), C(name), C(hostname), C(flavor) and C(image); C(network_info), C(metadata) and C(public_keys) go
-        to the config drive. With a store (O(store_path) or O(store_url)), only C(uuid) is needed; the record is read
-        from the store.
-      - Exactly one of O(instance) and O(instances).
-    type: dict
-  instances:
-    description:
-      - Several instances of one compute host in one call, as the build and delete playbooks run; one instance's
-        failure does not stop the others.
-      - With a store, the uuids of the run's instances. With O(state=present), a build round's block device mapping
-        step - the instances claimed on this host that wait for it get their disks and config drive (the active ones
-        converge), each by its own compare-and-swap; one that fails is rolled back on the host at once and left for
-        the round's end, M(nimbus.compute.reschedule). With O(state=absent), a delete's second host step - an
-        instance whose domain is not yet gone (event C(shutdown_instance) of its delete) is refused, its disks kept;
-        each outcome is recorded as the event C(cleanup_instance), where M(nimbus.compute.instance_delete) reads it.
-        Each record gives its C(instances_path) and libvirt URI.
-      - Without a store, records (with C(uuid), and C(instances_path)) or, with O(state=absent), plain uuids.
-      - The module fails naming each instance that failed (a host that cannot be reached fails them all), and
-        RV(instances) reports every one; the playbooks ignore that failure and let the lifecycle's owner report.
-    type: list
-    elements: dict
   instances_path:
     description: Directory holding instance directories and the C(_base) image cache on the compute host.
     type: path

@@ -22,6 +22,20 @@ description:
     instance's uuid that nimbus did not define for it fails the delete with nothing removed, naming it.
   - With a store (O(store_path) or O(store_url)), the controller records the step (task_state C(spawning), then
     vm_state C(active)); with O(state=absent) it starts the instance's delete (task_state C(deleting)).
+  - O(instance) is the instance, as M(nimbus.compute.block_device_map) returns it. Needs C(uuid), C(name), C(flavor) and
+    C(block_device_info); C(network_info) gives the NICs. With a store (O(store_path) or O(store_url)), only C(uuid) is
+    needed.
+  - O(instances) takes several instances of one compute host in one call, as the build and delete playbooks run; one
+    instance's failure does not stop the others, and up to eight domains are started or destroyed at once.
+  - With a store, the uuids of the run's instances. With O(state=present), a build round's spawn step - the
+    instances claimed on this host that wait for it are spawned (the active ones converge), each by its own
+    compare-and-swap; one that fails is rolled back on the host at once (its domain and disks) and left for the
+    round's end, M(nimbus.compute.reschedule). With O(state=absent), a delete's first host step - each outcome is
+    recorded as the event C(shutdown_instance) of the instance's delete, where
+    M(nimbus.compute.instance_delete) reads it. Each record gives the libvirt URI and virt type.
+  - Without a store, records (with C(uuid), and C(libvirt_uri)) or, with O(state=absent), plain uuids.
+  - The module fails naming each instance that failed (a host that cannot be reached fails them all), and
+    RV(instances) reports every one; the playbooks ignore that failure and let the lifecycle's owner report.
 version_added: 0.1.0
 author: nimbus.compute developers (@nimbus-compute)
 extends_documentation_fragment:
@@ -40,28 +54,6 @@ attributes:
     support: full
     description: A second run with the same instance changes nothing.
 options:
-  instance:
-    description:
-      - The instance, as M(nimbus.compute.block_device_map) returns it. Needs C(uuid), C(name), C(flavor) and
-        C(block_device_info); C(network_info) gives the NICs. With a store (O(store_path) or O(store_url)), only
-        C(uuid) is needed.
-      - Exactly one of O(instance) and O(instances).
-    type: dict
-  instances:
-    description:
-      - Several instances of one compute host in one call, as the build and delete playbooks run; one instance's
-        failure does not stop the others, and up to eight domains are started or destroyed at once.
-      - With a store, the uuids of the run's instances. With O(state=present), a build round's spawn step - the
-        instances claimed on this host that wait for it are spawned (the active ones converge), each by its own
-        compare-and-swap; one that fails is rolled back on the host at once (its domain and disks) and left for the
-        round's end, M(nimbus.compute.reschedule). With O(state=absent), a delete's first host step - each outcome is
-        recorded as the event C(shutdown_instance) of the instance's delete, where
-        M(nimbus.compute.instance_delete) reads it. Each record gives the libvirt URI and virt type.
-      - Without a store, records (with C(uuid), and C(libvirt_uri)) or, with O(state=absent), plain uuids.
-      - The module fails naming each instance that failed (a host that cannot be reached fails them all), and
-        RV(instances) reports every one; the playbooks ignore that failure and let the lifecycle's owner report.
-    type: list
-    elements: dict
   state:
     description: V(present) defines and starts the domain; V(absent) destroys and undefines it.
     type: str

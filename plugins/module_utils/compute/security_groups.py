@@ -17,19 +17,15 @@ import uuid as uuidlib
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.server_groups import record_diff
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import quotas as quotas_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import security_group as group_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_safe_name
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas import DEFAULT_PROJECT
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import retry_on_conflict
 
-MAX_NAME_LEN = 255
 # Neutron gives a new group these two rules unless it is given its own.
 NEW_GROUP_RULES = ({"direction": "egress", "ethertype": "IPv4"}, {"direction": "egress", "ethertype": "IPv6"})
-
-
-def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
-    return {"before": before or {}, "after": after or {}}
 
 
 def new_security_group(
@@ -45,12 +41,6 @@ def new_security_group(
         "created_at": now,
         "updated_at": now,
     }
-
-
-def _check_description(description: Any) -> str | None:
-    if description is not None and (not isinstance(description, str) or len(description) > MAX_NAME_LEN):
-        raise exceptions.InvalidInput("description", f"must be a string of at most {MAX_NAME_LEN} characters")
-    return description
 
 
 def _resolve_remote_groups(
@@ -124,7 +114,8 @@ def ensure(
     """The group exists in ``project_id`` with ``description`` and exactly ``rules`` (None keeps them)."""
     check_safe_name("name", name)
     check_safe_name("project_id", project_id)
-    _check_description(description)
+    if description is not None:
+        group_obj.check_description("description", description)
     checked = None if rules is None else group_obj.validate_rules(rules)
     limits = quotas_obj.project_limits(quotas)
     with store.transaction() as state:
@@ -138,19 +129,19 @@ def ensure(
             _check_quotas(limits, usage, 1, len(group["rules"]))
             if not check_mode:
                 state.add_security_group(group)
-            return {"changed": True, "security_group": group, "diff": _diff(None, group)}
+            return {"changed": True, "security_group": group, "diff": record_diff(None, group)}
         after = dict(existing)
         if checked is not None:
             after["rules"] = _resolve_remote_groups(checked, groups, project_id)
         if description is not None:
             after["description"] = description
         if after == existing:
-            return {"changed": made is not None, "security_group": existing, "diff": _diff(existing, existing)}
+            return {"changed": made is not None, "security_group": existing, "diff": record_diff(existing, existing)}
         _check_quotas(limits, usage, 0, len(after["rules"]) - len(existing["rules"]))
         after.update(revision_number=existing.get("revision_number", 1) + 1, updated_at=now)
         if not check_mode:
             state.save_security_group(after)
-        return {"changed": True, "security_group": after, "diff": _diff(existing, after)}
+        return {"changed": True, "security_group": after, "diff": record_diff(existing, after)}
 
 
 @retry_on_conflict
@@ -162,7 +153,7 @@ def delete(store, name: str, check_mode: bool, project_id: str = DEFAULT_PROJECT
     with store.transaction() as state:
         existing = state.find_security_group(project_id, name)
         if existing is None:
-            return {"changed": False, "security_group": None, "diff": _diff(None, None)}
+            return {"changed": False, "security_group": None, "diff": record_diff(None, None)}
         if existing["name"] == group_obj.DEFAULT_GROUP:
             raise exceptions.Conflict(
                 f"security group {existing['name']} ({existing['uuid']}) is the default group of project "
@@ -189,7 +180,7 @@ def delete(store, name: str, check_mode: bool, project_id: str = DEFAULT_PROJECT
             )
         if not check_mode:
             state.delete_security_group(existing["uuid"])
-        return {"changed": True, "security_group": existing, "diff": _diff(existing, None)}
+        return {"changed": True, "security_group": existing, "diff": record_diff(existing, None)}
 
 
 def instance_firewall(state, instance: dict[str, Any]) -> dict[str, Any]:

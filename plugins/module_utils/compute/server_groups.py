@@ -14,7 +14,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects.quotas impo
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import retry_on_conflict
 
 
-def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+def record_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
     return {"before": before or {}, "after": after or {}}
 
 
@@ -57,7 +57,7 @@ def ensure(
                     "group and create it again",
                     server_group=existing["uuid"],
                 )
-            return {"changed": False, "server_group": existing, "diff": _diff(existing, existing)}
+            return {"changed": False, "server_group": existing, "diff": record_diff(existing, existing)}
         if policy is None:
             raise exceptions.InvalidInput("policy", f"is required to create server group {name}")
         group = group_obj.new_server_group(name, policy, group_obj.validate_rules(policy, rules), now)
@@ -65,7 +65,7 @@ def ensure(
         quotas_obj.check_room(limits, "server_groups", state.project_usage(project_id)["server_groups"])
         if not check_mode:
             state.add_server_group(group)
-        return {"changed": True, "server_group": group, "diff": _diff(None, group)}
+        return {"changed": True, "server_group": group, "diff": record_diff(None, group)}
 
 
 @retry_on_conflict
@@ -74,7 +74,7 @@ def delete(store, name: str, check_mode: bool) -> dict[str, Any]:
     with store.transaction() as state:
         existing = state.find_server_group(name)
         if existing is None:
-            return {"changed": False, "server_group": None, "diff": _diff(None, None)}
+            return {"changed": False, "server_group": None, "diff": record_diff(None, None)}
         if not check_mode:
             state.delete_server_group(existing["uuid"])
-        return {"changed": True, "server_group": existing, "diff": _diff(existing, None)}
+        return {"changed": True, "server_group": existing, "diff": record_diff(existing, None)}

@@ -125,6 +125,13 @@ def _remote_ip_prefix(field: str, value: Any, ethertype: str) -> str | None:
     return str(network.cidr)
 
 
+def check_description(field: str, description: Any) -> Any:
+    """A group's or a rule's description: a string of at most 255 characters (Neutron's limit)."""
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LEN:
+        raise InvalidInput(field, f"must be a string of at most {MAX_DESCRIPTION_LEN} characters")
+    return description
+
+
 def validate_rule(index: int, rule: Any) -> dict[str, Any]:
     """One rule in its full form; InvalidInput names ``rules[index].field``."""
     if not isinstance(rule, dict):
@@ -146,11 +153,7 @@ def validate_rule(index: int, rule: Any) -> dict[str, Any]:
         check_safe_name(_field(index, "remote_group"), remote_group)
         if prefix is not None:
             raise InvalidInput(_field(index, "remote_group"), "and remote_ip_prefix exclude each other")
-    description = rule.get("description") or ""
-    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LEN:
-        raise InvalidInput(
-            _field(index, "description"), f"must be a string of at most {MAX_DESCRIPTION_LEN} characters"
-        )
+    description = check_description(_field(index, "description"), rule.get("description") or "")
     return {
         "direction": direction,
         "ethertype": ethertype,

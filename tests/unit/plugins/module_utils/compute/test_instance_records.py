@@ -94,3 +94,10 @@ def test_the_module_on_its_host_gets_the_record_as_its_action_sent_it(record, ca
         run_module(argspecs.LIBVIRT_DOMAIN, body, **argspecs.ONE_OR_MORE_INSTANCES)
     assert json.loads(capsys.readouterr().out).get("failed") is not True
     assert seen == [[view]]
+
+
+def test_the_documented_record_fields_are_the_compute_view():
+    # The instance_record fragment and flow.COMPUTE_FIELDS describe one thing: neither may gain a field alone.
+    for spec in (argspecs.LIBVIRT_DOMAIN, argspecs.BLOCK_DEVICE_MAP):
+        assert set(spec["instance"]["options"]) == set(flow.COMPUTE_FIELDS)
+        assert spec["instances"]["options"] == spec["instance"]["options"]
