@@ -305,6 +305,52 @@ options:
       virt_type:
         description: The virtualisation type of the instance's host, recorded with its claim.
         type: str
+      firewall:
+        description:
+          - What the firewall driver needs for the instance's ports, which M(nimbus.compute.libvirt_domain)'s action
+            adds from the store (the instance's security groups); null or absent, the ports have no filter.
+          - Each port gets the filter C(nimbus-port-<port id>) made of these rules, with libvirt's anti-spoofing
+            filters and DHCP from its network's server.
+        type: dict
+        suboptions:
+          rules:
+            description: The rules of the instance's security groups, each once.
+            type: list
+            elements: dict
+            suboptions:
+              direction:
+                description: V(ingress) or V(egress).
+                type: str
+              ethertype:
+                description: V(IPv4) or V(IPv6).
+                type: str
+              protocol:
+                description: A protocol name (V(tcp), V(udp), V(icmp), ...) or number; null for any.
+                type: raw
+              port_range_min:
+                description: The first port, or the ICMP type.
+                type: int
+              port_range_max:
+                description: The last port, or the ICMP code.
+                type: int
+              remote_ip_prefix:
+                description: The remote end's network.
+                type: str
+              remote_group_id:
+                description: The uuid of the remote group, whose members' addresses are in C(remote_groups).
+                type: str
+          remote_groups:
+            description: Each remote group the rules name, with its members' addresses.
+            type: list
+            elements: dict
+            suboptions:
+              id:
+                description: The group's uuid.
+                type: str
+              addresses:
+                description: The IP addresses of the ports of the group's instances.
+                type: list
+                elements: str
   instances:
     description:
       - Several instances of one compute host in one call, each with the fields of O(instance); an instance given as

@@ -52,11 +52,12 @@ class ComputeStepAction(InstanceListStep, NimbusAction):
         args = flow.placement_args(args, recorded)
         if self.check_mode:
             instance = recorded or args["instance"]
-            return self.with_instance(self.execute(self.MODULE, self.module_args(args, instance), task_vars), instance)
+            module_args = self.module_args(args, self.host_records(store, [instance])[0])
+            return self.with_instance(self.execute(self.MODULE, module_args, task_vars), instance)
         host = self.host_name(task_vars)
         instance, building = flow.begin_step(store, uuid, self.STEP, self.now(), host, **self.begin_updates(args))
         try:
-            result = self.execute(self.MODULE, self.module_args(args, instance), task_vars)
+            result = self.execute(self.MODULE, self.module_args(args, self.host_records(store, [instance])[0]), task_vars)
         except exceptions.NimbusError as error:
             if building:
                 # Raises InstanceDeletedDuringBuild instead when a delete took the instance meanwhile.
@@ -74,12 +75,12 @@ class ComputeStepAction(InstanceListStep, NimbusAction):
         if instance is None:
             return {"changed": False, "instance": None}
         args = flow.placement_args(args, instance)
-        result = self.execute(self.MODULE, self.module_args(args, instance), task_vars)
+        result = self.execute(self.MODULE, self.module_args(args, flow.compute_view(instance)), task_vars)
         return self.with_instance(result, instance)
 
     @staticmethod
-    def module_args(args: dict[str, Any], instance: dict[str, Any]) -> dict[str, Any]:
-        return {**args, "instance": flow.compute_view(instance)}
+    def module_args(args: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+        return {**args, "instance": record}
 
     @staticmethod
     def with_instance(result: dict[str, Any], instance: dict[str, Any]) -> dict[str, Any]:

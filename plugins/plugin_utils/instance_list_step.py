@@ -86,12 +86,11 @@ class InstanceListStep:
         if not chosen:
             return {"changed": False, "instances": []}
         if self.check_mode:
-            records = [flow.compute_view(instance) for instance in chosen]
-            return self.execute_for_instances(self.MODULE, args, records, task_vars)
+            return self.execute_for_instances(self.MODULE, args, self.host_records(store, chosen), task_vars)
         before = {instance["uuid"]: instance for instance in chosen}
         outcomes: dict[str, dict[str, Any]] = {}
         begun: dict[str, bool] = {}
-        records = []
+        started_instances = []
         for instance in chosen:
             uuid = instance["uuid"]
             updates = self.begin_updates(flow.placement_args(args, instance))
@@ -103,8 +102,9 @@ class InstanceListStep:
                 deleted = flow.is_being_deleted(_latest(store, uuid))
                 outcomes[uuid] = {**_failed(uuid, error.message, deleted=deleted), "not_ours": not deleted}
                 continue
-            records.append(flow.compute_view(started))
-        if records:
+            started_instances.append(started)
+        if started_instances:
+            records = self.host_records(store, started_instances)
             result = self.execute_for_instances(self.MODULE, args, records, task_vars)
             for entry in result["instances"]:
                 outcomes[entry["uuid"]] = self.record_outcome(store, entry, begun[entry["uuid"]], host)
@@ -126,6 +126,11 @@ class InstanceListStep:
         for uuid, failure in cleanup_failures.items():
             outcomes[uuid]["cleanup_failure"] = failure
         return instances_result([outcomes[instance["uuid"]] for instance in chosen])
+
+    def host_records(self, store, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What this step's module gets for each instance it builds: the compute view of its record."""
+        del store
+        return [flow.compute_view(instance) for instance in instances]
 
     def record_outcome(self, store, entry: dict[str, Any], building: bool, host: str | None) -> dict[str, Any]:
         """One instance's module outcome in the store: finish_step, or fail_step; a delete that took it wins."""

@@ -54,6 +54,10 @@ COMPUTE_FIELDS = (
     "virt_type",
 )
 
+# Not a field of the record: libvirt_domain's action adds it to the compute view from the store's security
+# groups (security_groups.instance_firewall), derived anew for each spawn.
+FIREWALL_FIELD = "firewall"
+
 # A step's option and the record field that overrides it once the claim recorded the host's own.
 HOST_PLACEMENT_OPTIONS = (("uri", "libvirt_uri"), ("instances_path", "instances_path"), ("virt_type", "virt_type"))
 

@@ -32,6 +32,7 @@ def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
             instance.get("hostname") or instance["name"],
             check_mode,
             timeout=params["wait_timeout"],
+            filters=steps.port_filters(instance),
         )
     finally:
         conn.close()
@@ -81,6 +82,7 @@ def domains_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, 
             check_mode,
             timeout=params["wait_timeout"],
             reserved=reserved,
+            filters=steps.port_filters(record),
         )
 
     try:

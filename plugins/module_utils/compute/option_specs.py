@@ -56,6 +56,29 @@ INSTANCE = {
             },
         },
         "config_drive_format": {"type": "str"},
+        "firewall": {
+            "type": "dict",
+            "options": {
+                "remote_groups": {
+                    "type": "list",
+                    "elements": "dict",
+                    "options": {"addresses": {"type": "list", "elements": "str"}, "id": {"type": "str"}},
+                },
+                "rules": {
+                    "type": "list",
+                    "elements": "dict",
+                    "options": {
+                        "direction": {"type": "str"},
+                        "ethertype": {"type": "str"},
+                        "port_range_max": {"type": "int"},
+                        "port_range_min": {"type": "int"},
+                        "protocol": {"type": "raw"},
+                        "remote_group_id": {"type": "str"},
+                        "remote_ip_prefix": {"type": "str"},
+                    },
+                },
+            },
+        },
         "flavor": {
             "type": "dict",
             "options": {

@@ -183,28 +183,46 @@ def delete(store, name: str, check_mode: bool, project_id: str = DEFAULT_PROJECT
         return {"changed": True, "security_group": existing, "diff": record_diff(existing, None)}
 
 
-def instance_firewall(state, instance: dict[str, Any]) -> dict[str, Any]:
+# The fields of a rule the firewall driver reads (the rest - names, descriptions - stays on the controller).
+FIREWALL_RULE_FIELDS = (
+    "direction",
+    "ethertype",
+    "protocol",
+    "port_range_min",
+    "port_range_max",
+    "remote_ip_prefix",
+    "remote_group_id",
+)
+
+
+def instance_firewall(state, instance: dict[str, Any]) -> dict[str, Any] | None:
     """What the firewall driver needs for the instance's ports (Nova's prepare_instance_filter, on the controller):
-    the rules of its groups, and each remote group's member addresses by the group's name.
+    ``rules``, those of its groups (each once), and ``remote_groups``, each remote group's uuid (``id``) and
+    member addresses. None for an instance without security groups (built before they existed): no filter.
 
     A remote group's members are the instances (not deleted) that use it; their addresses are their ports' IPs.
     """
+    uuids = instance.get("security_groups")
+    if not uuids:
+        return None
     rules: list[dict[str, Any]] = []
-    remote_groups: dict[str, str] = {}
-    for uuid in instance.get("security_groups") or []:
+    for uuid in uuids:
         group = state.security_group(uuid)
         for rule in group["rules"] if group is not None else []:
-            if rule not in rules:
-                rules.append(rule)
-            if rule.get("remote_group_id") is not None:
-                remote_groups[rule["remote_group"]] = rule["remote_group_id"]
-    addresses = {
-        name: sorted(
-            address
-            for member in state.security_group_members(group_uuid)
-            for port in state.ports_of_instance(member).values()
-            for address in port["ips"]
-        )
-        for name, group_uuid in remote_groups.items()
-    }
-    return {"rules": rules, "group_addresses": addresses}
+            wanted = {field: rule.get(field) for field in FIREWALL_RULE_FIELDS}
+            if wanted not in rules:
+                rules.append(wanted)
+    remote_ids = sorted({rule["remote_group_id"] for rule in rules if rule["remote_group_id"] is not None})
+    remote_groups = [
+        {
+            "id": group_uuid,
+            "addresses": sorted(
+                address
+                for member in state.security_group_members(group_uuid)
+                for port in state.ports_of_instance(member).values()
+                for address in port["ips"]
+            ),
+        }
+        for group_uuid in remote_ids
+    ]
+    return {"rules": rules, "remote_groups": remote_groups}

@@ -20,6 +20,13 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import InvalidInput, shown
 from ansible_collections.nimbus.compute.plugins.module_utils.network.ipam import require_netaddr
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.field_rules import check_choice, check_safe_name
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.ip_protocols import (
+    ICMP_PROTOCOLS,
+    MATCHABLE_PROTOCOL_NUMBERS,
+    PORT_PROTOCOLS,
+    PROTOCOL_NAMES,
+    PROTOCOL_NUMBERS,
+)
 
 try:
     import netaddr
@@ -29,14 +36,6 @@ except ImportError:  # require_netaddr() says so before netaddr is used
 DEFAULT_GROUP = "default"
 DIRECTIONS = ("ingress", "egress")
 ETHERTYPES = ("IPv4", "IPv6")
-# Neutron's protocol names and their IP protocol numbers.
-PROTOCOL_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
-PROTOCOL_NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
-# The IP protocols libvirt's nwfilter can match (virt/firewall.py): icmp, igmp, tcp, udp, esp, ah, icmpv6,
-# sctp, udplite. A rule for another one could never be applied, so it is refused.
-MATCHABLE_PROTOCOL_NUMBERS = frozenset({1, 2, 6, 17, 50, 51, 58, 132, 136})
-PORT_PROTOCOLS = ("tcp", "udp")
-ICMP_PROTOCOLS = ("icmp", "icmpv6")
 RULE_KEYS = frozenset(
     {
         "direction",

@@ -37,6 +37,9 @@ def _interface(interface: dict[str, Any]) -> dict[str, Any]:
         canonical["bridge"] = interface["bridge"]
     elif not canonical["network"]:
         raise InvalidInput("interfaces.network", "a NIC needs a libvirt network or a bridge")
+    if interface.get("filter"):
+        # Only NICs behind the firewall carry the key: a domain without security groups keeps its digest.
+        canonical["filter"] = {"name": interface["filter"]["name"], "parameters": interface["filter"]["parameters"]}
     return canonical
 
 
@@ -114,6 +117,10 @@ def _interface_element(devices: Any, interface: dict[str, Any]) -> None:
     _sub(element, "model", type=interface["model"])
     if interface["mtu"]:
         _sub(element, "mtu", size=interface["mtu"])
+    if interface.get("filter"):
+        ref = _sub(element, "filterref", filter=interface["filter"]["name"])
+        for name, value in interface["filter"]["parameters"].items():
+            _sub(ref, "parameter", name=name, value=value)
 
 
 def build_domain(spec: dict[str, Any]) -> Any:
@@ -179,6 +186,11 @@ def network_interfaces(xml: str) -> list[tuple[str, str]]:
         for element in _parse(xml).iterfind("devices/interface[@type='network']/mac")
         if element.getparent().find("source") is not None
     ]
+
+
+def interface_filters(xml: str) -> list[str]:
+    """The network filters a domain XML's interfaces reference."""
+    return [element.get("filter") for element in _parse(xml).iterfind("devices/interface/filterref")]
 
 
 def has_nvram(xml: str) -> bool:

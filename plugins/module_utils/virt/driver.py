@@ -2,8 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The compute driver: the body of the ``libvirt_domain`` module (Nova's LibvirtDriver.spawn/destroy).
 
-``spawn`` plugs the VIFs (DHCP reservations), defines the domain from the
-spec and starts it, then waits until libvirt reports it running. A domain
+``spawn`` plugs the VIFs (DHCP reservations), defines the firewall's filters
+of its ports (virt/firewall.py: Nova's setup_basic_filtering and
+prepare_instance_filter; libvirt applies them as the domain starts), defines
+the domain from the spec and starts it, then waits until libvirt reports it running. A domain
 that exists is recognised by the spec digest in its metadata: same digest →
 nothing to define; another digest → redefined, but only while shut off.
 
@@ -31,7 +33,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.objects.states impo
     POWER_STATE_NAMES,
     RUNNING,
 )
-from ansible_collections.nimbus.compute.plugins.module_utils.virt import domain_xml, power, vif
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import domain_xml, firewall, power, vif
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import libvirt, lookup_or_none, virt_error
 
 DEFINE = "define"
@@ -169,7 +171,12 @@ def _macs_by_network(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 def _rollback(
-    conn: Any, uuid: str, previous_xml: str | None, defined: bool, plugged: list[tuple[str, str]]
+    conn: Any,
+    uuid: str,
+    previous_xml: str | None,
+    defined: bool,
+    plugged: list[tuple[str, str]],
+    filters: list[str],
 ) -> list[str]:
     """Undo what spawn did; the errors of the undo, as messages (the original error is what counts).
 
@@ -198,6 +205,11 @@ def _rollback(
             vif.unplug_vifs(conn, _macs_by_network(plugged), check_mode=False)
         except (libvirt.libvirtError, NimbusError) as exc:
             errors.append(f"undo DHCP entries: {exc}")
+    if filters:
+        try:
+            firewall.undefine_filters(conn, filters, check_mode=False)
+        except NimbusError as exc:
+            errors.append(f"undo network filters: {exc}")
     return errors
 
 
@@ -209,18 +221,25 @@ def spawn(
     check_mode: bool,
     timeout: float = 60,
     reserved: Iterable[tuple[str, str]] | None = None,
+    filters: Iterable[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Make the instance's domain defined as ``spec`` says and running: {changed, power_state, domain_xml, diff}.
 
     ``reserved``: when the caller already made the DHCP reservations of
     ``network_info`` (vif.plug_vif_entries), the (network, MAC) entries that
     added, undone with the rest when the spawn fails; None: spawn makes them.
+    ``filters``: the (name, XML) network filters its interfaces reference
+    (steps.port_filters), defined before the domain, or redefined when their
+    rules changed (a running guest gets them at once); the port filters this
+    spawn created go when it fails.
     """
     xml = domain_xml.build_domain_xml(spec)
     uuid = domain_xml.canonical_spec(spec)["uuid"]
     plugged: list[tuple[str, str]] = list(reserved or [])
     defined = False
     before = None
+    filters_changed: list[str] = []
+    filters_created: list[str] = []
     try:
         domain = lookup_domain(conn, uuid)
         before = _domain_xml_of(domain) if domain else None
@@ -239,6 +258,7 @@ def spawn(
         actions = spawn_actions(domain is not None, same, bool(domain and domain.isActive()), state)
         if reserved is None:
             plugged += vif.plug_vif_entries(conn, network_info, hostname, check_mode)
+        filters_changed, filters_created = firewall.define_filters(conn, filters, check_mode)
         if not check_mode:
             if DEFINE in actions:
                 domain = _run(f"define domain {spec['name']}", lambda: conn.defineXML(xml))
@@ -254,12 +274,14 @@ def spawn(
                 )
             state = _domain_power_state(domain)
     except BaseException as exc:
-        errors = _rollback(conn, uuid, before, defined, plugged)
+        # A port filter is the domain's: it goes with a domain this spawn defined, not from one that was there.
+        created = filters_created if not check_mode and before is None else []
+        errors = _rollback(conn, uuid, before, defined, plugged, created)
         if errors and isinstance(exc, NimbusError):
             exc.details["cleanup_errors"] = errors
         raise
     return {
-        "changed": bool(actions or plugged),
+        "changed": bool(actions or plugged or filters_changed),
         "power_state": state,
         "domain_xml": xml,
         # Same digest: libvirt's normalised XML would only show noise, not a change.
@@ -268,7 +290,8 @@ def spawn(
 
 
 def destroy(conn: Any, uuid: str, check_mode: bool) -> dict[str, Any]:
-    """Stop and undefine the instance's domain and drop its DHCP entries: {changed, diff}.
+    """Stop and undefine the instance's domain, drop its DHCP entries and undefine its ports' filters:
+    {changed, diff}.
 
     A domain of the uuid that nimbus did not define for the instance fails the
     delete (DomainNotOwned) rather than letting it report the domain gone while
@@ -298,4 +321,5 @@ def destroy(conn: Any, uuid: str, check_mode: bool) -> dict[str, Any]:
         for mac, network in domain_xml.network_interfaces(xml):
             macs.setdefault(network, []).append(mac)
         vif.unplug_vifs(conn, macs, check_mode=False)
+        firewall.undefine_filters(conn, domain_xml.interface_filters(xml), check_mode=False)
     return {"changed": True, "diff": domain_xml.diff_xml(xml, "")}

@@ -4,33 +4,44 @@
 
 - ``nimbus-base`` (setup_basic_filtering): libvirt's own filters against MAC,
   IP and ARP spoofing, and DHCP from the network's server only
-  (``allow-dhcp-server`` with the port's ``DHCPSERVER``).
+  (``allow-dhcp-server`` with the port's ``DHCPSERVER``); ``nimbus-nodhcp`` the
+  same without DHCP, for a port whose network has no DHCP server (Nova's
+  nova-base and nova-nodhcp).
 - ``nimbus-port-<port id>`` (prepare_instance_filter): one filter per instance
   port, built from the rules of the port's security groups: the base filter,
-  DHCP to and from the network's server, an accept rule per security group
-  rule (per member address for a ``remote_group`` rule), and a drop of
+  DHCP to and from the network's server (when it has one), an accept rule per
+  security group rule (per member address for a rule with a remote group), and a drop of
   everything else, both ways. nwfilter's iptables rules are stateful: an
   accepted connection's replies pass.
 - The domain's interface references its port's filter with the port's address
   (``IP``) and its network's DHCP server (``DHCPSERVER``) as parameters; libvirt
   fills in ``MAC``. Redefining a port's filter applies to the running guest at
   once, without a restart.
+
+Only filters with these names are ever defined or undefined: a port's filter
+is named by its port's uuid, which the store gives the port.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from ansible_collections.nimbus.compute.plugins.module_utils.objects.security_group import (
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.ip_protocols import (
     ICMP_PROTOCOLS,
     PROTOCOL_NUMBERS,
 )
+from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import libvirt, lookup_or_none, virt_error
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.xmlutil import etree
 
 BASE_FILTER = "nimbus-base"
+NODHCP_FILTER = "nimbus-nodhcp"
 PORT_FILTER_PREFIX = "nimbus-port-"
 # libvirt's filters the base filter is made of (nwfilter's built-in set).
-BASE_FILTER_REFS = ("no-mac-spoofing", "no-ip-spoofing", "no-arp-spoofing", "allow-dhcp-server")
+BASE_FILTER_REFS = {
+    BASE_FILTER: ("no-mac-spoofing", "no-ip-spoofing", "no-arp-spoofing", "allow-dhcp-server"),
+    NODHCP_FILTER: ("no-mac-spoofing", "no-ip-spoofing", "no-arp-spoofing"),
+}
 # The order of a port filter's rules: DHCP first, then the groups' rules, the drop last.
 DHCP_PRIORITY = 100
 RULE_PRIORITY = 500
@@ -52,12 +63,15 @@ def _xml(element: Any) -> str:
     return etree.tostring(element, encoding="unicode", pretty_print=True)
 
 
-def base_filter_xml() -> str:
-    """``nimbus-base``: no MAC, IP or ARP spoofing, DHCP from the network's server only."""
-    root = etree.Element("filter", name=BASE_FILTER, chain="root")
-    for name in BASE_FILTER_REFS:
-        etree.SubElement(root, "filterref", filter=name)
-    return _xml(root)
+def base_filters() -> list[tuple[str, str]]:
+    """(name, XML) of ``nimbus-base`` and ``nimbus-nodhcp``: no MAC, IP or ARP spoofing; DHCP from the server only."""
+    filters = []
+    for name, refs in BASE_FILTER_REFS.items():
+        root = etree.Element("filter", name=name, chain="root")
+        for ref in refs:
+            etree.SubElement(root, "filterref", filter=ref)
+        filters.append((name, _xml(root)))
+    return filters
 
 
 def protocol_element(ethertype: str, protocol: str | int | None) -> str:
@@ -71,9 +85,9 @@ def _remotes(rule: dict[str, Any], group_addresses: dict[str, list[str]]) -> lis
     if rule["remote_ip_prefix"] is not None:
         address, mask = rule["remote_ip_prefix"].split("/")
         return [(address, mask)]
-    if rule["remote_group"] is not None:
+    if rule["remote_group_id"] is not None:
         version = 6 if rule["ethertype"] == "IPv6" else 4
-        members = [a for a in group_addresses.get(rule["remote_group"], []) if (":" in a) == (version == 6)]
+        members = [a for a in group_addresses.get(rule["remote_group_id"], []) if (":" in a) == (version == 6)]
         return [(address, HOST_MASKS[rule["ethertype"]]) for address in sorted(members)]
     return [None]
 
@@ -96,17 +110,22 @@ def _match(rule: dict[str, Any], remote: tuple[str, str] | None) -> dict[str, st
     return attributes
 
 
-def port_filter_xml(port_id: str, rules: list[dict[str, Any]], group_addresses: dict[str, list[str]]) -> str:
-    """The filter of one port: the base filter, DHCP, the rules (checked by objects/security_group.py), drop.
+def port_filter_xml(
+    port_id: str, rules: list[dict[str, Any]], group_addresses: dict[str, list[str]], dhcp: bool = True
+) -> str:
+    """The filter of one port: the base filter, DHCP (``dhcp``: its network has a server), the rules (checked by
+    objects/security_group.py), drop.
 
-    ``group_addresses`` gives each remote group's member addresses (a group without members lets nothing in).
+    ``group_addresses`` gives each remote group's member addresses by the group's uuid (a group without members
+    lets nothing in).
     """
     root = etree.Element("filter", name=port_filter_name(port_id), chain="root")
-    etree.SubElement(root, "filterref", filter=BASE_FILTER)
-    dhcp_out = etree.SubElement(root, "rule", action="accept", direction="out", priority=str(DHCP_PRIORITY))
-    etree.SubElement(dhcp_out, "udp", srcportstart="68", dstportstart="67")
-    dhcp_in = etree.SubElement(root, "rule", action="accept", direction="in", priority=str(DHCP_PRIORITY))
-    etree.SubElement(dhcp_in, "udp", srcipaddr="$DHCPSERVER", srcportstart="67", dstportstart="68")
+    etree.SubElement(root, "filterref", filter=BASE_FILTER if dhcp else NODHCP_FILTER)
+    if dhcp:
+        dhcp_out = etree.SubElement(root, "rule", action="accept", direction="out", priority=str(DHCP_PRIORITY))
+        etree.SubElement(dhcp_out, "udp", srcportstart="68", dstportstart="67")
+        dhcp_in = etree.SubElement(root, "rule", action="accept", direction="in", priority=str(DHCP_PRIORITY))
+        etree.SubElement(dhcp_in, "udp", srcipaddr="$DHCPSERVER", srcportstart="67", dstportstart="68")
     for rule in rules:
         element = protocol_element(rule["ethertype"], rule["protocol"])
         direction = "in" if rule["direction"] == "ingress" else "out"
@@ -119,9 +138,64 @@ def port_filter_xml(port_id: str, rules: list[dict[str, Any]], group_addresses: 
     return _xml(root)
 
 
-def interface_filterref(port_id: str, address: str, dhcp_server: str) -> Any:
-    """The ``<filterref>`` of a domain's interface: its port's filter, with the port's IP and DHCP server."""
-    ref = etree.Element("filterref", filter=port_filter_name(port_id))
-    etree.SubElement(ref, "parameter", name="IP", value=address)
-    etree.SubElement(ref, "parameter", name="DHCPSERVER", value=dhcp_server)
-    return ref
+def filter_parameters(address: str, dhcp_server: str | None) -> dict[str, str]:
+    """The parameters a domain's interface gives its port's filter: the port's IP and its network's DHCP server."""
+    return {"IP": address, **({"DHCPSERVER": dhcp_server} if dhcp_server else {})}
+
+
+def _canonical(xml: str) -> bytes:
+    """A filter's XML without its uuid and whitespace, attributes in one order (libvirt echoes what it was given)."""
+    root = etree.fromstring(xml, etree.XMLParser(remove_blank_text=True))
+    for uuid in root.findall("uuid"):
+        root.remove(uuid)
+    return etree.tostring(root, method="c14n")
+
+
+def _lookup(conn: Any, name: str) -> Any | None:
+    return lookup_or_none(lambda: conn.nwfilterLookupByName(name), libvirt.VIR_ERR_NO_NWFILTER, f"look up {name}")
+
+
+def define_filters(conn: Any, filters: Iterable[tuple[str, str]], check_mode: bool) -> tuple[list[str], list[str]]:
+    """Each (name, XML) filter defined as given: (the names defined or changed, the names that did not exist).
+
+    A filter defined the same way already is left alone; one defined otherwise is redefined under its own uuid
+    (libvirt refuses a redefinition without it), which applies it to the guests that use it at once.
+    """
+    changed: list[str] = []
+    created: list[str] = []
+    for name, xml in filters:
+        existing = _lookup(conn, name)
+        if existing is not None and _canonical(existing.XMLDesc(0)) == _canonical(xml):
+            continue
+        changed.append(name)
+        if existing is None:
+            created.append(name)
+        if check_mode:
+            continue
+        root = etree.fromstring(xml)
+        if existing is not None:
+            etree.SubElement(root, "uuid").text = existing.UUIDString()
+            root.insert(0, root[-1])
+        try:
+            conn.nwfilterDefineXML(_xml(root))
+        except libvirt.libvirtError as exc:
+            raise virt_error(exc, f"define network filter {name}") from exc
+    return changed, created
+
+
+def undefine_filters(conn: Any, names: Iterable[str], check_mode: bool) -> list[str]:
+    """Undefine each port filter of ``names`` that exists; the names undefined (or that would be)."""
+    gone = []
+    for name in names:
+        if not name.startswith(PORT_FILTER_PREFIX):
+            continue
+        existing = _lookup(conn, name)
+        if existing is None:
+            continue
+        gone.append(name)
+        if not check_mode:
+            try:
+                existing.undefine()
+            except libvirt.libvirtError as exc:
+                raise virt_error(exc, f"undefine network filter {name}") from exc
+    return gone

@@ -7,14 +7,29 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, flow, option_rules
+from lxml import etree
+
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
+    argspecs,
+    flow,
+    option_rules,
+    security_groups,
+    steps,
+)
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_runner import run_module
-from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_device
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import open_store
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import block_device, domain_xml
+from ansible_collections.nimbus.compute.tests.libvirt_schema import assert_valid
 
 FLAVORS = {"m1.tiny": {"vcpus": 1, "memory_mb": 256, "root_gb": 1}}
 IMAGES = {"cirros": {"source": "/images/cirros.qcow2", "disk_format": "qcow2", "min_disk": 1}}
 NETWORKS = {
-    "private": {"cidr": "198.18.0.0/24", "dns": ["198.18.0.1"], "ipv6": {"cidr": "2001:db8::/64"}},
+    "private": {
+        "cidr": "198.18.0.0/24",
+        "dns": ["198.18.0.1"],
+        "ipv6": {"cidr": "2001:db8::/64"},
+        "libvirt_network": "nimbus-private",
+    },
     "isolated": {"cidr": "198.18.1.0/24", "gateway": None, "dhcp": False},
 }
 HOST = {"up": True, "vcpus": 8, "memory_mb": 8192, "disk_gb": 100, "cpu_arch": "x86_64"}
@@ -39,6 +54,42 @@ def record(tmp_path, schedule_and_allocate):
     }
     disks = block_device.block_device_info(str(tmp_path / "web1"), mapping, 1 << 30, 4096)
     return {**allocated["instance"], "block_device_info": disks}
+
+
+def test_a_spawn_record_gives_each_port_its_filter_and_the_domain_references_it(record, tmp_path):
+    """libvirt_domain's action adds the firewall; on the host each port gets a filter its interface references."""
+    state = open_store(str(tmp_path / "store.json")).snapshot()
+    sent = {**flow.compute_view(record), flow.FIREWALL_FIELD: security_groups.instance_firewall(state, record)}
+    params, refusal = option_rules.validate_arguments("libvirt_domain", argspecs.LIBVIRT_DOMAIN, {"instance": sent})
+    assert refusal is None
+    instance = params["instance"]
+    filters = dict(steps.port_filters(instance))
+    ports = [vif["id"] for vif in instance["network_info"]]
+    assert list(filters) == ["nimbus-base", "nimbus-nodhcp", *(f"nimbus-port-{port}" for port in ports)]
+    for xml in filters.values():
+        assert_valid(xml, "nwfilter", tmp_path)
+    # The default group: its members (web1 alone) may reach web1; DHCP only on the network that has a server.
+    private, isolated = (etree.fromstring(filters[f"nimbus-port-{port}"]) for port in ports)
+    web1_ips = [address for vif in instance["network_info"] for s in vif["network"]["subnets"] for address in
+                [ip["address"] for ip in s["ips"]]]  # fmt: skip
+    assert {rule.get("srcipaddr") for rule in private.iter("all", "all-ipv6")} - {None} == set(web1_ips)
+    assert private.find("filterref").get("filter") == "nimbus-base"
+    assert isolated.find("filterref").get("filter") == "nimbus-nodhcp"
+    xml = domain_xml.build_domain_xml(steps.domain_spec(instance, "qemu"))
+    assert_valid(xml, "domain", tmp_path)
+    refs = [
+        (ref.get("filter"), {p.get("name"): p.get("value") for p in ref.iter("parameter")})
+        for ref in etree.fromstring(xml).iter("filterref")
+    ]
+    assert refs == [
+        (f"nimbus-port-{ports[0]}", {"IP": web1_ips[0], "DHCPSERVER": "198.18.0.1"}),
+        (f"nimbus-port-{ports[1]}", {"IP": web1_ips[2]}),
+    ]
+    assert domain_xml.interface_filters(xml) == [name for name, _ in refs]
+    # Without a firewall (an instance built before security groups, or no store): no filter, the same domain.
+    bare = {key: value for key, value in instance.items() if key != flow.FIREWALL_FIELD}
+    assert steps.port_filters(bare) == []
+    assert "filterref" not in domain_xml.build_domain_xml(steps.domain_spec(bare, "qemu"))
 
 
 def test_a_whole_record_is_taken_with_the_fields_the_step_reads_its_nulls_kept(record):
@@ -99,5 +150,5 @@ def test_the_module_on_its_host_gets_the_record_as_its_action_sent_it(record, ca
 def test_the_documented_record_fields_are_the_compute_view():
     # The instance_record fragment and flow.COMPUTE_FIELDS describe one thing: neither may gain a field alone.
     for spec in (argspecs.LIBVIRT_DOMAIN, argspecs.BLOCK_DEVICE_MAP):
-        assert set(spec["instance"]["options"]) == set(flow.COMPUTE_FIELDS)
+        assert set(spec["instance"]["options"]) == {*flow.COMPUTE_FIELDS, flow.FIREWALL_FIELD}
         assert spec["instances"]["options"] == spec["instance"]["options"]

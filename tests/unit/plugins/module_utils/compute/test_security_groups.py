@@ -231,8 +231,15 @@ def test_an_instances_firewall_has_its_groups_rules_and_the_remote_groups_member
     found = security_groups.instance_firewall(state, state.instance(web["uuid"]))
     # web's three rules and the default group's four, its IPv4 egress rule once; default's members are web1 only.
     assert len(found["rules"]) == 6
-    assert found["group_addresses"] == {"db": [db_ip], "default": [web_ip]}
+    assert all(set(rule) == set(security_groups.FIREWALL_RULE_FIELDS) for rule in found["rules"])
+    db_group, default_group = (state.find_security_group(quotas.DEFAULT_PROJECT, name) for name in ("db", "default"))
+    assert found["remote_groups"] == sorted(
+        [{"id": db_group["uuid"], "addresses": [db_ip]}, {"id": default_group["uuid"], "addresses": [web_ip]}],
+        key=lambda group: group["id"],
+    )
+    assert security_groups.instance_firewall(state, {**state.instance(web["uuid"]), "security_groups": []}) is None
     port = next(iter(state.ports_of_instance(web["uuid"])))
-    xml = firewall.port_filter_xml(port, found["rules"], found["group_addresses"])
+    addresses = {group["id"]: group["addresses"] for group in found["remote_groups"]}
+    xml = firewall.port_filter_xml(port, found["rules"], addresses)
     assert_valid(xml, "nwfilter", tmp_path)
     assert f'srcipaddr="{db_ip}"' in xml and 'dstportstart="5432"' in xml

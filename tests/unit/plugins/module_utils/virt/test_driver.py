@@ -253,7 +253,7 @@ def test_rollback_leaves_a_domain_that_nimbus_did_not_define(conn):
     # Whatever took the uuid after spawn's own check is not undone either.
     handmade_domain(conn, UUID, "handmade")
     before = snapshot(conn)
-    errors = driver._rollback(conn, UUID, None, True, [])
+    errors = driver._rollback(conn, UUID, None, True, [], [])
     assert errors == [f"undo domain {UUID}: domain handmade is not nimbus's for the instance; left alone"]
     assert snapshot(conn) == before
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from ansible_collections.nimbus.compute.plugins.module_utils.objects import security_group
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import ip_protocols, security_group
 from ansible_collections.nimbus.compute.plugins.module_utils.virt import firewall
 from ansible_collections.nimbus.compute.tests.libvirt_schema import assert_valid
 
@@ -28,17 +28,20 @@ def rules_of(xml: str) -> list[tuple[str, str, str, dict[str, str]]]:
     ]
 
 
-def test_the_base_filter_is_libvirts_anti_spoofing_and_dhcp_server(tmp_path):
-    xml = firewall.base_filter_xml()
-    valid_nwfilter(xml, tmp_path)
-    root = etree.fromstring(xml)
-    assert root.get("name") == "nimbus-base"
-    assert [ref.get("filter") for ref in root.iter("filterref")] == [
-        "no-mac-spoofing",
-        "no-ip-spoofing",
-        "no-arp-spoofing",
-        "allow-dhcp-server",
-    ]
+def firewall_rules(rules: list[dict], group_ids: dict[str, str] | None = None) -> list[dict]:
+    """Checked rules as the firewall gets them: each remote group by its uuid (security_groups.instance_firewall)."""
+    ids = group_ids or {}
+    return [{**rule, "remote_group_id": ids.get(rule["remote_group"])} for rule in rules]
+
+
+def test_the_base_filters_are_libvirts_anti_spoofing_with_and_without_the_dhcp_server(tmp_path):
+    filters = dict(firewall.base_filters())
+    spoofing = ["no-mac-spoofing", "no-ip-spoofing", "no-arp-spoofing"]
+    for name, refs in (("nimbus-base", [*spoofing, "allow-dhcp-server"]), ("nimbus-nodhcp", spoofing)):
+        valid_nwfilter(filters[name], tmp_path)
+        root = etree.fromstring(filters[name])
+        assert root.get("name") == name
+        assert [ref.get("filter") for ref in root.iter("filterref")] == refs
 
 
 def test_a_port_filter_accepts_its_rules_and_drops_the_rest(tmp_path):
@@ -55,7 +58,7 @@ def test_a_port_filter_accepts_its_rules_and_drops_the_rest(tmp_path):
             {"direction": "ingress", "protocol": 132},
         ]
     )  # fmt: skip
-    xml = firewall.port_filter_xml(PORT, rules, {})
+    xml = firewall.port_filter_xml(PORT, firewall_rules(rules), {})
     valid_nwfilter(xml, tmp_path)
     root = etree.fromstring(xml)
     assert root.get("name") == f"nimbus-port-{PORT}"
@@ -78,8 +81,8 @@ def test_a_port_filter_accepts_its_rules_and_drops_the_rest(tmp_path):
 def test_a_remote_group_rule_names_each_member_of_its_ethertype(tmp_path):
     xml = firewall.port_filter_xml(
         PORT,
-        security_group.default_group_rules(),
-        {"default": ["198.18.0.12", "2001:db8::12", "198.18.0.11"]},
+        firewall_rules(security_group.default_group_rules(), {"default": "uuid-of-default"}),
+        {"uuid-of-default": ["198.18.0.12", "2001:db8::12", "198.18.0.11"]},
     )
     valid_nwfilter(xml, tmp_path)
     accepted = [rule for rule in rules_of(xml) if rule[0] == "accept"][2:]
@@ -94,21 +97,31 @@ def test_a_remote_group_rule_names_each_member_of_its_ethertype(tmp_path):
 
 def test_a_remote_group_without_members_lets_nothing_in(tmp_path):
     rules = security_group.validate_rules([{"direction": "ingress", "remote_group": "web"}])
-    xml = firewall.port_filter_xml(PORT, rules, {"web": []})
+    xml = firewall.port_filter_xml(PORT, firewall_rules(rules, {"web": "uuid-of-web"}), {"uuid-of-web": []})
     valid_nwfilter(xml, tmp_path)
     assert [rule for rule in rules_of(xml) if rule[1] == "in" and rule[0] == "accept"][1:] == []
 
 
-@pytest.mark.parametrize("number", sorted(security_group.MATCHABLE_PROTOCOL_NUMBERS))
+@pytest.mark.parametrize("number", sorted(ip_protocols.MATCHABLE_PROTOCOL_NUMBERS))
 def test_every_protocol_a_rule_may_name_has_an_nwfilter_element(number):
     ethertype = "IPv6" if number == 58 else "IPv4"
     rule = security_group.validate_rule(0, {"direction": "ingress", "ethertype": ethertype, "protocol": number})
     assert firewall.protocol_element(ethertype, rule["protocol"])
 
 
-def test_the_interface_references_its_ports_filter_with_ip_and_dhcp_server():
-    ref = firewall.interface_filterref(PORT, "198.18.0.12", "198.18.0.1")
-    assert etree.tostring(ref, encoding="unicode") == (
-        f'<filterref filter="nimbus-port-{PORT}"><parameter name="IP" value="198.18.0.12"/>'
-        '<parameter name="DHCPSERVER" value="198.18.0.1"/></filterref>'
-    )
+def test_a_port_without_a_dhcp_server_gets_the_base_filter_without_dhcp(tmp_path):
+    rules = firewall_rules(security_group.validate_rules([{"direction": "egress"}]))
+    xml = firewall.port_filter_xml(PORT, rules, {}, dhcp=False)
+    valid_nwfilter(xml, tmp_path)
+    assert etree.fromstring(xml).find("filterref").get("filter") == "nimbus-nodhcp"
+    assert "DHCPSERVER" not in xml
+    assert rules_of(xml) == [
+        ("accept", "out", "all", {}),
+        ("drop", "inout", "all", {}),
+        ("drop", "inout", "all-ipv6", {}),
+    ]
+
+
+def test_the_filter_parameters_name_the_dhcp_server_only_when_there_is_one():
+    assert firewall.filter_parameters("198.18.0.12", "198.18.0.1") == {"IP": "198.18.0.12", "DHCPSERVER": "198.18.0.1"}
+    assert firewall.filter_parameters("198.18.2.12", None) == {"IP": "198.18.2.12"}
