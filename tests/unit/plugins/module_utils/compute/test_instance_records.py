@@ -6,7 +6,6 @@ import json
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
-
 from lxml import etree
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
