@@ -56,8 +56,8 @@ class ComputeStepAction(InstanceListStep, NimbusAction):
             return self.with_instance(self.execute(self.MODULE, module_args, task_vars), instance)
         host = self.host_name(task_vars)
         instance, building = flow.begin_step(store, uuid, self.STEP, self.now(), host, **self.begin_updates(args))
-        record = self.host_records(store, [instance])[0]
         try:
+            record = self.host_records(store, [instance])[0]
             result = self.execute(self.MODULE, self.module_args(args, record), task_vars)
         except exceptions.NimbusError as error:
             if building:
