@@ -124,6 +124,22 @@ unfinished:
     reason:
       description: Which step did not remove it there, and why.
       type: str
+firewall_refresh:
+  description:
+    - The instances whose rules name a group of the deleted ones as their remote group (their filters must drop the
+      deleted members' addresses). One entry per compute host; run M(nimbus.compute.instance_firewall) there with its
+      instances.
+  returned: with O(phase=complete)
+  type: list
+  elements: dict
+  contains:
+    host:
+      description: The compute host.
+      type: str
+    instances:
+      description: The uuids of its instances whose filters change.
+      type: list
+      elements: str
 """
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, controller

@@ -99,6 +99,22 @@ failed_builds:
   returned: with O(instances)
   type: list
   elements: str
+firewall_refresh:
+  description:
+    - After the run's last round, the other instances whose rules name a group of the built ones as their remote
+      group (their filters must list the new members). One entry per compute host; run
+      M(nimbus.compute.instance_firewall) there with its instances.
+  returned: with O(instances)
+  type: list
+  elements: dict
+  contains:
+    host:
+      description: The compute host.
+      type: str
+    instances:
+      description: The uuids of its instances whose filters change.
+      type: list
+      elements: str
 deleted:
   description:
     - Whether a delete took the instance while it was being built (task_state C(deleting) or vm_state C(deleted)).

@@ -132,6 +132,21 @@ security_group:
     revision_number: 2
     created_at: "2026-12-06T10:00:00.000Z"
     updated_at: "2026-12-06T10:05:00.000Z"
+firewall_refresh:
+  description:
+    - The group's instances on their hosts, when its rules changed (empty otherwise; C(playbooks/security_group.yml)
+      applies them). One entry per compute host; run M(nimbus.compute.instance_firewall) there with its instances.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    host:
+      description: The compute host.
+      type: str
+    instances:
+      description: The uuids of its instances whose filters change.
+      type: list
+      elements: str
 """
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, controller

@@ -35,7 +35,7 @@ class InstanceListStep:
     def run_for_instances(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         if not uses_store(args):
             return self.execute_for_instances(self.MODULE, args, args["instances"], task_vars)
-        uuids = [_uuid_of(item) for item in args["instances"]]
+        uuids = [uuid_of(item) for item in args["instances"]]
         if args["state"] == "absent":
             return self.remove_instances(uuids, args, task_vars)
         return self.build_instances(uuids, args, task_vars)
@@ -186,7 +186,7 @@ class InstanceListStep:
             unreachable = unreachable_error(module, host, str(error))
             return instances_result(
                 [
-                    {**_failed(_uuid_of(item), unreachable.message), "fault": unreachable.to_fault(host)}
+                    {**_failed(uuid_of(item), unreachable.message), "fault": unreachable.to_fault(host)}
                     for item in records
                 ]
             )
@@ -206,7 +206,7 @@ def _latest(store, uuid: str) -> dict[str, Any]:
     return store.snapshot().get_instance(uuid) or {"vm_state": "deleted", "task_state": None}
 
 
-def _uuid_of(item: Any) -> str:
+def uuid_of(item: Any) -> str:
     """An entry of ``instances``: a uuid, or a record carrying one."""
     uuid = item.get("uuid") if isinstance(item, dict) else item
     if not isinstance(uuid, str) or not uuid:

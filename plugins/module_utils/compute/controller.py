@@ -83,14 +83,18 @@ def reschedule(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     if params.get("instances") is None:
         return rescheduling.run(params, check_mode)
     if check_mode:
-        return {"changed": False, "pending": False, "rescheduled": {}, **_report(store, params["instances"])}
+        return {"changed": False, "pending": False, "rescheduled": {}, **_report(store, params["instances"], True)}
     result = build.finish_round(store, params["instances"], params["hosts"], params["scheduler"], utcnow())
-    return {"changed": bool(result["rescheduled"]), **result, **_report(store, params["instances"])}
+    report = _report(store, params["instances"], not result["pending"])
+    return {"changed": bool(result["rescheduled"]), **result, **report}
 
 
-def _report(store, uuids: list[str]) -> dict[str, Any]:
-    report = build.build_report(store.snapshot(), uuids)
-    return {"instances": report["active"], "failed_builds": report["failed"]}
+def _report(store, uuids: list[str], last_round: bool) -> dict[str, Any]:
+    """The run's outcome; after its last round, also the firewalls the new members of their groups change."""
+    state = store.snapshot()
+    report = build.build_report(state, uuids)
+    refresh = security_groups.membership_refresh(state, report["active"]) if last_round else []
+    return {"instances": report["active"], "failed_builds": report["failed"], "firewall_refresh": refresh}
 
 
 def host_reports(store, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -160,6 +164,8 @@ def instance_delete(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         started = terminate.begin_terminate(store, names, utcnow(), check_mode)
         return {"changed": bool(started["instances"]) and not check_mode, **started}
     result = terminate.complete_terminate(store, names, utcnow(), check_mode)
+    # The members of groups that named the deleted instances' groups lose their addresses from their filters.
+    result["firewall_refresh"] = security_groups.membership_refresh(store.snapshot(), result["deleted"])
     if result["unfinished"]:
         result.update(failed=True, msg=terminate.unfinished_message(result))
     return result

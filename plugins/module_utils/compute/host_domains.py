@@ -38,18 +38,46 @@ def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         conn.close()
 
 
+class Connections:
+    """One libvirt connection per URI for the records of a list (each record may carry its host's own)."""
+
+    def __init__(self, default_uri: str) -> None:
+        self.default_uri = default_uri
+        self.open: dict[str, Any] = {}
+        self.opening = threading.Lock()
+
+    def __call__(self, record: dict[str, Any]) -> Any:
+        uri = record.get("libvirt_uri") or self.default_uri
+        with self.opening:
+            if uri not in self.open:
+                self.open[uri] = open_connection(uri)
+            return self.open[uri]
+
+    def close(self) -> None:
+        for conn in self.open.values():
+            conn.close()
+
+
+def instance_firewall(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """Body of instance_firewall: each instance's port filters redefined from its record's firewall, on the host
+    that has its domain (driver.refresh_instance_filters); one instance's failure does not stop the others."""
+    connection = Connections(params["uri"])
+
+    def refresh(record: dict[str, Any]) -> dict[str, Any]:
+        uuid = instance_uuid(record)
+        changed = driver.refresh_instance_filters(connection(record), uuid, steps.port_filters(record), check_mode)
+        return {"changed": bool(changed), "filters": changed}
+
+    try:
+        return each_instance(params.get("instances") or [params["instance"]], refresh)
+    finally:
+        connection.close()
+
+
 def domains_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     """libvirt_domain for a list, one connection per URI: each instance's domain spawned (as driver.spawn does for
     one), or destroyed and undefined with state=absent. One instance's failure does not stop the others."""
-    connections: dict[str, Any] = {}
-    opening = threading.Lock()
-
-    def connection(record: dict[str, Any]) -> Any:
-        uri = record.get("libvirt_uri") or params["uri"]
-        with opening:
-            if uri not in connections:
-                connections[uri] = open_connection(uri)
-            return connections[uri]
+    connection = Connections(params["uri"])
 
     def destroy(record: dict[str, Any]) -> dict[str, Any]:
         return driver.destroy(connection(record), instance_uuid(record), check_mode)
@@ -90,8 +118,7 @@ def domains_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, 
             return each_instance(params["instances"], destroy, workers=DOMAIN_WORKERS)
         return each_instance(params["instances"], spawn, workers=DOMAIN_WORKERS, prepare=reserve)
     finally:
-        for conn in connections.values():
-            conn.close()
+        connection.close()
 
 
 def _hostname(record: dict[str, Any]) -> str:

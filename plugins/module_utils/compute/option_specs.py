@@ -471,6 +471,15 @@ INSTANCE_DELETE = {
     "store_url": {"type": "str"},
 }
 
+INSTANCE_FIREWALL = {
+    "instance": INSTANCE,
+    "instances": INSTANCES,
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+    "uri": {"type": "str", "default": "qemu:///system"},
+}
+
 INSTANCE_INFO = {
     "include_deleted": {"type": "bool", "default": False},
     "name": {"type": "str"},

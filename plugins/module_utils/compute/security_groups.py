@@ -14,9 +14,11 @@ nothing changes.
 from __future__ import annotations
 
 import uuid as uuidlib
+from collections.abc import Iterable
 from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.server_groups import record_diff
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import quotas as quotas_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import security_group as group_obj
@@ -129,19 +131,31 @@ def ensure(
             _check_quotas(limits, usage, 1, len(group["rules"]))
             if not check_mode:
                 state.add_security_group(group)
-            return {"changed": True, "security_group": group, "diff": record_diff(None, group)}
+            return {"changed": True, "security_group": group, "diff": record_diff(None, group), "firewall_refresh": []}
         after = dict(existing)
         if checked is not None:
             after["rules"] = _resolve_remote_groups(checked, groups, project_id)
         if description is not None:
             after["description"] = description
         if after == existing:
-            return {"changed": made is not None, "security_group": existing, "diff": record_diff(existing, existing)}
+            return {
+                "changed": made is not None,
+                "security_group": existing,
+                "diff": record_diff(existing, existing),
+                "firewall_refresh": [],
+            }
         _check_quotas(limits, usage, 0, len(after["rules"]) - len(existing["rules"]))
         after.update(revision_number=existing.get("revision_number", 1) + 1, updated_at=now)
         if not check_mode:
             state.save_security_group(after)
-        return {"changed": True, "security_group": after, "diff": record_diff(existing, after)}
+        # Nova's refresh_security_group_rules: the group's members get its new rules on their hosts.
+        refresh = refresh_plan(state, [existing["uuid"]] if after["rules"] != existing["rules"] else [], [])
+        return {
+            "changed": True,
+            "security_group": after,
+            "diff": record_diff(existing, after),
+            "firewall_refresh": refresh,
+        }
 
 
 @retry_on_conflict
@@ -153,7 +167,7 @@ def delete(store, name: str, check_mode: bool, project_id: str = DEFAULT_PROJECT
     with store.transaction() as state:
         existing = state.find_security_group(project_id, name)
         if existing is None:
-            return {"changed": False, "security_group": None, "diff": record_diff(None, None)}
+            return {"changed": False, "security_group": None, "diff": record_diff(None, None), "firewall_refresh": []}
         if existing["name"] == group_obj.DEFAULT_GROUP:
             raise exceptions.Conflict(
                 f"security group {existing['name']} ({existing['uuid']}) is the default group of project "
@@ -180,7 +194,13 @@ def delete(store, name: str, check_mode: bool, project_id: str = DEFAULT_PROJECT
             )
         if not check_mode:
             state.delete_security_group(existing["uuid"])
-        return {"changed": True, "security_group": existing, "diff": record_diff(existing, None)}
+        # No instance uses it and no rule names it: no filter changes.
+        return {
+            "changed": True,
+            "security_group": existing,
+            "diff": record_diff(existing, None),
+            "firewall_refresh": [],
+        }
 
 
 # The fields of a rule the firewall driver reads (the rest - names, descriptions - stays on the controller).
@@ -226,3 +246,44 @@ def instance_firewall(state, instance: dict[str, Any]) -> dict[str, Any] | None:
         for group_uuid in remote_ids
     ]
     return {"rules": rules, "remote_groups": remote_groups}
+
+
+def refresh_plan(state, rules_changed: Iterable[str], members_changed: Iterable[str]) -> list[dict[str, Any]]:
+    """Where running guests' filters must be redefined, one entry per compute host: ``{host, instances}``.
+
+    Nova's refresh_security_group_rules and refresh_security_group_members: the members of the groups in
+    ``rules_changed``, and the members of every group with a rule whose remote group is in ``members_changed``
+    (their filters name that group's member addresses). Only instances on a host and not being deleted.
+    """
+    changed_members = set(members_changed)
+    groups = set(rules_changed)
+    if changed_members:
+        groups |= {
+            group["uuid"]
+            for project in {state.security_group(uuid)["project_id"] for uuid in changed_members
+                            if state.security_group(uuid) is not None}
+            for group in state.project_security_groups(project)
+            if any(rule.get("remote_group_id") in changed_members for rule in group["rules"])
+        }  # fmt: skip
+    by_host: dict[str, set[str]] = {}
+    for group_uuid in groups:
+        for uuid in state.security_group_members(group_uuid):
+            instance = state.get_instance(uuid)
+            if instance and instance.get("host") and not flow.is_being_deleted(instance):
+                by_host.setdefault(instance["host"], set()).add(uuid)
+    return [{"host": host, "instances": sorted(uuids)} for host, uuids in sorted(by_host.items())]
+
+
+def membership_refresh(state, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``refresh_plan`` for instances that joined or left their groups (built, deleted): the other instances whose
+    filters name those groups as remote groups. The instances themselves are left out: a built one's filters were
+    made with the members as they are, a deleted one has none."""
+    changed = {group for instance in instances for group in instance.get("security_groups") or []}
+    if not changed:
+        return []
+    own = {instance["uuid"] for instance in instances}
+    plan = [
+        {"host": entry["host"], "instances": [uuid for uuid in entry["instances"] if uuid not in own]}
+        for entry in refresh_plan(state, [], changed)
+    ]
+    return [entry for entry in plan if entry["instances"]]

@@ -323,3 +323,22 @@ def destroy(conn: Any, uuid: str, check_mode: bool) -> dict[str, Any]:
         vif.unplug_vifs(conn, macs, check_mode=False)
         firewall.undefine_filters(conn, domain_xml.interface_filters(xml), check_mode=False)
     return {"changed": True, "diff": domain_xml.diff_xml(xml, "")}
+
+
+def refresh_instance_filters(conn: Any, uuid: str, filters: Iterable[tuple[str, str]], check_mode: bool) -> list[str]:
+    """Redefine the filters the instance's domain references (Nova's refresh_instance_security_rules): the names
+    changed. A running guest gets the new rules at once.
+
+    Nothing is done for an instance whose domain is not on this host, or not nimbus's for it, or that references no
+    filter (built without security groups): only filters its domain uses are ever redefined.
+    """
+    domain = lookup_domain(conn, uuid)
+    if domain is None:
+        return []
+    xml = _domain_xml_of(domain)
+    referenced = set(domain_xml.interface_filters(xml))
+    if not defined_for(xml, uuid) or not referenced:
+        return []
+    bases = {name for name, _ in firewall.base_filters()}
+    wanted = [(name, filter_xml) for name, filter_xml in filters if name in referenced or name in bases]
+    return firewall.define_filters(conn, wanted, check_mode)[0]

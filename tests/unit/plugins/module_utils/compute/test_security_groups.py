@@ -243,3 +243,33 @@ def test_an_instances_firewall_has_its_groups_rules_and_the_remote_groups_member
     xml = firewall.port_filter_xml(port, found["rules"], addresses)
     assert_valid(xml, "nwfilter", tmp_path)
     assert f'srcipaddr="{db_ip}"' in xml and 'dstportstart="5432"' in xml
+
+
+def test_changed_rules_and_members_name_the_hosts_whose_guests_filters_change(store):
+    """Nova's refresh_security_group_rules and _members: which running guests need their filters redefined."""
+    to_db = {"direction": "ingress", "protocol": "tcp", "port_range_min": 5432, "port_range_max": 5432,
+             "remote_group": "db"}  # fmt: skip
+    ensure(store, "db", [EGRESS])
+    ensure(store, "web", [SSH, to_db])
+    web1 = build(store, "web1", ["web"])["uuid"]
+    db1 = build(store, "db1", ["db"])["uuid"]
+    # web's rules change: its members, on their hosts; the same rules again, or a new description, change none.
+    changed = security_groups.ensure(store, "web", None, [SSH, PING, to_db], LATER, False)
+    assert changed["firewall_refresh"] == [{"host": "c1", "instances": [web1]}]
+    assert ensure(store, "web", [SSH, PING, to_db])["firewall_refresh"] == []
+    assert ensure(store, "web", description="web servers")["firewall_refresh"] == []
+    assert ensure(store, "db", [SSH])["firewall_refresh"] == [{"host": "c1", "instances": [db1]}]
+    # db1 joined db: web's members, whose rule names db, must let it in; db1 itself is left out.
+    state = store.snapshot()
+    assert security_groups.membership_refresh(state, [state.instance(db1)]) == [{"host": "c1", "instances": [web1]}]
+    # No rule names web: nobody's filter lists its members.
+    assert security_groups.membership_refresh(state, [state.instance(web1)]) == []
+    # A guest being deleted gets no refresh.
+    flow.begin_delete(store, web1, LATER, False)
+    state = store.snapshot()
+    assert security_groups.membership_refresh(state, [state.instance(db1)]) == []
+    assert security_groups.refresh_plan(state, [group_uuid(state, "web")], []) == []
+
+
+def group_uuid(state, name):
+    return state.find_security_group(quotas.DEFAULT_PROJECT, name)["uuid"]

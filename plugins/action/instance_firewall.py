@@ -1,0 +1,45 @@
+# Copyright: nimbus.compute contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""instance_firewall on the compute host, each instance's rules read from the controller's store.
+
+With a store, the instances are given by uuid: each goes to the host with its compute view and its firewall as
+libvirt_domain's spawn gets them (security_groups.instance_firewall); an instance the store no longer has, or that
+is being deleted, is reported unchanged without asking the host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, flow, security_groups
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_failure import instances_result
+from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import uses_store
+from ansible_collections.nimbus.compute.plugins.plugin_utils.instance_list_step import uuid_of
+from ansible_collections.nimbus.compute.plugins.plugin_utils.nimbus_action import NimbusAction
+
+
+class ActionModule(NimbusAction):
+    ARGUMENT_SPEC = argspecs.INSTANCE_FIREWALL
+    MUTUALLY_EXCLUSIVE = argspecs.ONE_OR_MORE_INSTANCES["mutually_exclusive"]
+    REQUIRED_ONE_OF = argspecs.ONE_OR_MORE_INSTANCES["required_one_of"]
+
+    def run_step(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        if not uses_store(args):
+            return self.execute("instance_firewall", args, task_vars)
+        state = self.store(args).snapshot()
+        outcomes: dict[str, dict[str, Any]] = {}
+        records = []
+        uuids = [uuid_of(item) for item in args.get("instances") or [args["instance"]]]
+        for uuid in uuids:
+            instance = flow.find_instance(state, uuid)
+            if instance is None or flow.is_being_deleted(instance):
+                outcomes[uuid] = {"uuid": uuid, "failed": False, "changed": False, "filters": []}
+                continue
+            records.append(
+                {**flow.compute_view(instance), flow.FIREWALL_FIELD: security_groups.instance_firewall(state, instance)}
+            )
+        if records:
+            sent = {key: value for key, value in args.items() if key != "instance"}
+            result = self.execute("instance_firewall", {**sent, "instances": records}, task_vars)
+            outcomes.update((entry["uuid"], entry) for entry in result["instances"])
+        return instances_result([outcomes[uuid] for uuid in uuids])
