@@ -46,6 +46,10 @@ import yaml
 from bench_create import BENCH, MAX_INDEX, REPO, TEST_NET, Bench, BenchError, Ours, Peer, Side, machine_info, sh, tail
 
 KEY_NAME = "bench"
+# Our guests' security groups: the default one, and this one letting SSH in from the test networks.
+SSH_GROUP = "bench-ssh"
+SSH_RULE = {"direction": "ingress", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}
+SSH_FROM = str(TEST_NET)
 OURS_IMAGE = "nimbus-debian12"
 CLOUD_IMAGE = REPO / "build/images/nimbus-debian12.qcow2"
 POLLER = BENCH / "ssh_banner.py"
@@ -77,7 +81,12 @@ class CloudOurs(Ours):
         return f"bench-ssh-a-{index}"
 
     def create_argv(self, index: int) -> list[str]:
-        request = {"image": self.b.args.image, "flavor": self.b.args.flavor, "public_keys": {KEY_NAME: self.b.pubkey}}
+        request = {
+            "image": self.b.args.image,
+            "flavor": self.b.args.flavor,
+            "public_keys": {KEY_NAME: self.b.pubkey},
+            "security_groups": ["default", SSH_GROUP],
+        }
         return [*super().create_argv(index), "-e", json.dumps(request)]
 
     def _record(self, index: int) -> dict:
@@ -156,6 +165,14 @@ class CloudBench(Bench):
         self.pubkey = self.key.with_suffix(".pub").read_text().strip()
         self.dhcp_hosts_before = self.dhcp_hosts()
         self.dhcp_leases_before = set(self.dhcp_leases())
+        if "ours" in self.sides:
+            # Untimed: the group that lets SSH in from the compute host (the default group lets in only its members).
+            rules = [{"direction": "egress"}, {**SSH_RULE, "remote_ip_prefix": SSH_FROM}]
+            extra = {"security_group_name": SSH_GROUP, "rules": rules}
+            argv = [*self.playbook, str(REPO / "playbooks/security_group.yml"), "-e", json.dumps(extra)]
+            made = subprocess.run(argv, cwd=REPO, env=self.env, capture_output=True, text=True, check=False)
+            if made.returncode != 0:
+                raise BenchError(f"playbooks/security_group.yml failed: {made.stdout[-2000:]}{made.stderr[-2000:]}")
 
     def dhcp_hosts(self) -> set[tuple[str, ...]]:
         root = ET.fromstring(self.virsh("net-dumpxml", self.args.network).stdout)

@@ -38,8 +38,13 @@ class ActionModule(NimbusAction):
             records.append(
                 {**flow.compute_view(instance), flow.FIREWALL_FIELD: security_groups.instance_firewall(state, instance)}
             )
-        if records:
-            sent = {key: value for key, value in args.items() if key != "instance"}
-            result = self.execute("instance_firewall", {**sent, "instances": records}, task_vars)
-            outcomes.update((entry["uuid"], entry) for entry in result["instances"])
-        return instances_result([outcomes[uuid] for uuid in uuids])
+        # Run with no instance too: the host's base filters are defined either way.
+        sent = {key: value for key, value in args.items() if key != "instance"}
+        result = self.execute("instance_firewall", {**sent, "instances": records}, task_vars)
+        outcomes.update((entry["uuid"], entry) for entry in result["instances"])
+        ordered = instances_result([outcomes[uuid] for uuid in uuids])
+        return {
+            **ordered,
+            "changed": ordered["changed"] or bool(result["base_filters"]),
+            "base_filters": result["base_filters"],
+        }

@@ -13,6 +13,10 @@ description:
     RV(nimbus.compute.security_group#module:firewall_refresh) after a change of rules (C(playbooks/security_group.yml)
     does), and after builds and deletes for the instances whose rules name the changed groups as remote groups
     (C(playbooks/create_instance.yml) and C(playbooks/delete_instance.yml) do).
+  - First defines the base filters every port's filter builds on, C(nimbus-base) and C(nimbus-nodhcp) (libvirt's
+    filters against MAC, IP and ARP spoofing, and DHCP from the network's server only), when they are missing or
+    different, as Nova's setup_basic_filtering does; with an empty O(instances) that is all it does (the
+    host preparation, the C(nimbus.compute.compute_host) role, runs it so).
   - Only the filters the instance's domain on this host references are redefined; an instance whose domain is not
     here, not nimbus's, or has no filters (built before security groups) is left alone and reported unchanged.
   - With a store (O(store_path) or O(store_url)), O(instances) gives the instances' uuids and the action plugin adds
@@ -56,6 +60,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+base_filters:
+  description: The base filters (C(nimbus-base), C(nimbus-nodhcp)) defined because they were missing or different.
+  returned: always
+  type: list
+  elements: str
 instances:
   description: One entry per instance, in the order given.
   returned: always

@@ -213,6 +213,9 @@ setup_mount_ns() {
     mkdir -p "$base/${pair%%:*}" "${pair#*:}"
     mount --bind "$base/${pair%%:*}" "${pair#*:}"
   done
+  # libvirt's own network filters, as libvirt-daemon-config-nwfilter puts them on a
+  # host: the firewall's base filters build on them (virt/firewall.py).
+  cp -n /usr/share/libvirt/nwfilter/*.xml /etc/libvirt/nwfilter/
   # sshd's privilege separation directory.
   mkdir -p /run/sshd
   hostname "c$i"

@@ -9,7 +9,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import steps
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.per_instance import each_instance, instance_uuid
-from ansible_collections.nimbus.compute.plugins.module_utils.virt import driver, vif
+from ansible_collections.nimbus.compute.plugins.module_utils.virt import driver, firewall, vif
 from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection import open_connection
 
 # Domains of one host started or destroyed at once: QEMU's start and its exit on destroy are mostly waiting.
@@ -59,7 +59,8 @@ class Connections:
 
 
 def instance_firewall(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
-    """Body of instance_firewall: each instance's port filters redefined from its record's firewall, on the host
+    """Body of instance_firewall: the base filters defined (Nova's setup_basic_filtering, what host preparation
+    runs with no instance), then each instance's port filters redefined from its record's firewall, on the host
     that has its domain (driver.refresh_instance_filters); one instance's failure does not stop the others."""
     connection = Connections(params["uri"])
 
@@ -69,9 +70,13 @@ def instance_firewall(params: dict[str, Any], check_mode: bool) -> dict[str, Any
         return {"changed": bool(changed), "filters": changed}
 
     try:
-        return each_instance(params.get("instances") or [params["instance"]], refresh)
+        base = firewall.define_filters(connection({}), firewall.base_filters(), check_mode)[0]
+        records = params["instances"] if params.get("instances") is not None else [params["instance"]]
+        result = each_instance(records, refresh)
     finally:
         connection.close()
+    result["changed"] = result["changed"] or bool(base)
+    return {**result, "base_filters": base}
 
 
 def domains_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:

@@ -339,6 +339,6 @@ def refresh_instance_filters(conn: Any, uuid: str, filters: Iterable[tuple[str, 
     referenced = set(domain_xml.interface_filters(xml))
     if not defined_for(xml, uuid) or not referenced:
         return []
-    bases = {name for name, _ in firewall.base_filters()}
+    bases = dict(firewall.base_filters())
     wanted = [(name, filter_xml) for name, filter_xml in filters if name in referenced or name in bases]
     return firewall.define_filters(conn, wanted, check_mode)[0]

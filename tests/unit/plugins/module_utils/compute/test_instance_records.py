@@ -84,7 +84,7 @@ def test_a_spawn_record_gives_each_port_its_filter_and_the_domain_references_it(
         (f"nimbus-port-{ports[0]}", {"IP": web1_ips[0], "DHCPSERVER": "198.18.0.1"}),
         (f"nimbus-port-{ports[1]}", {"IP": web1_ips[2]}),
     ]
-    assert domain_xml.interface_filters(xml) == [name for name, _ in refs]
+    assert domain_xml.interface_filters(xml) == [ref[0] for ref in refs]
     # Without a firewall (an instance built before security groups, or no store): no filter, the same domain.
     bare = {key: value for key, value in instance.items() if key != flow.FIREWALL_FIELD}
     assert steps.port_filters(bare) == []
