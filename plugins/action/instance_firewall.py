@@ -4,13 +4,14 @@
 
 With a store, the instances are given by uuid: each goes to the host with its compute view and its firewall as
 libvirt_domain's spawn gets them (security_groups.instance_firewall); an instance the store no longer has, or that
-is being deleted, is reported unchanged without asking the host.
+is being deleted, is reported unchanged without asking the host; a uuid the store never had is refused.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, flow, security_groups
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.module_failure import instances_result
 from ansible_collections.nimbus.compute.plugins.module_utils.store.factory import uses_store
@@ -29,9 +30,15 @@ class ActionModule(NimbusAction):
         state = self.store(args).snapshot()
         outcomes: dict[str, dict[str, Any]] = {}
         records = []
-        uuids = [uuid_of(item) for item in args.get("instances") or [args["instance"]]]
-        for uuid in uuids:
+        field, given = (
+            ("instance", [args["instance"]]) if args.get("instances") is None else ("instances", args["instances"])
+        )
+        uuids = [uuid_of(item, field) for item in given]
+        for index, uuid in enumerate(uuids):
             instance = flow.find_instance(state, uuid)
+            if instance is None and state.get_instance(uuid) is None:
+                where = field if field == "instance" else f"instances[{index}]"
+                raise exceptions.InvalidInput(where, f"names no instance of the store: {exceptions.shown(uuid)}")
             if instance is None or flow.is_being_deleted(instance):
                 outcomes[uuid] = {"uuid": uuid, "failed": False, "changed": False, "filters": []}
                 continue

@@ -206,9 +206,10 @@ def _latest(store, uuid: str) -> dict[str, Any]:
     return store.snapshot().get_instance(uuid) or {"vm_state": "deleted", "task_state": None}
 
 
-def uuid_of(item: Any) -> str:
-    """An entry of ``instances``: a uuid, or a record carrying one."""
+def uuid_of(item: Any, field: str = "instances") -> str:
+    """An entry of ``instances`` (or the ``instance`` option, ``field``): a uuid, or a record carrying one."""
     uuid = item.get("uuid") if isinstance(item, dict) else item
     if not isinstance(uuid, str) or not uuid:
-        raise exceptions.InvalidInput("instances", f"each entry must be an instance uuid, got {exceptions.shown(item)}")
+        what = "each entry" if field == "instances" else "it"
+        raise exceptions.InvalidInput(field, f"{what} must be an instance uuid, got {exceptions.shown(item)}")
     return uuid

@@ -257,14 +257,13 @@ def refresh_plan(state, rules_changed: Iterable[str], members_changed: Iterable[
     """
     changed_members = set(members_changed)
     groups = set(rules_changed)
-    if changed_members:
+    projects = {group["project_id"] for group in map(state.security_group, changed_members) if group is not None}
+    for project in projects:
         groups |= {
             group["uuid"]
-            for project in {state.security_group(uuid)["project_id"] for uuid in changed_members
-                            if state.security_group(uuid) is not None}
             for group in state.project_security_groups(project)
             if any(rule.get("remote_group_id") in changed_members for rule in group["rules"])
-        }  # fmt: skip
+        }
     by_host: dict[str, set[str]] = {}
     for group_uuid in groups:
         for uuid in state.security_group_members(group_uuid):
