@@ -289,9 +289,13 @@ def spawn(
     }
 
 
-def destroy(conn: Any, uuid: str, check_mode: bool) -> dict[str, Any]:
+def destroy(conn: Any, uuid: str, check_mode: bool, port_filters: Iterable[str] = ()) -> dict[str, Any]:
     """Stop and undefine the instance's domain, drop its DHCP entries and undefine its ports' filters:
     {changed, diff}.
+
+    ``port_filters``: the names of the filters of the instance's ports (steps.port_filter_names), undefined
+    with those its domain references - also when there is no domain, as a spawn that stopped before it could
+    leave them.
 
     A domain of the uuid that nimbus did not define for the instance fails the
     delete (DomainNotOwned) rather than letting it report the domain gone while
@@ -300,7 +304,8 @@ def destroy(conn: Any, uuid: str, check_mode: bool) -> dict[str, Any]:
     """
     domain = lookup_domain(conn, uuid)
     if domain is None:
-        return {"changed": False, "diff": {"before": "", "after": ""}}
+        gone = firewall.undefine_filters(conn, port_filters, check_mode)
+        return {"changed": bool(gone), "diff": {"before": "", "after": ""}}
     xml = _run(f"read domain {uuid}", lambda: domain.XMLDesc(0))
     if not defined_for(xml, uuid):
         raise _refusal(
@@ -321,7 +326,8 @@ def destroy(conn: Any, uuid: str, check_mode: bool) -> dict[str, Any]:
         for mac, network in domain_xml.network_interfaces(xml):
             macs.setdefault(network, []).append(mac)
         vif.unplug_vifs(conn, macs, check_mode=False)
-        firewall.undefine_filters(conn, domain_xml.interface_filters(xml), check_mode=False)
+        filters = dict.fromkeys([*domain_xml.interface_filters(xml), *port_filters])
+        firewall.undefine_filters(conn, filters, check_mode=False)
     return {"changed": True, "diff": domain_xml.diff_xml(xml, "")}
 
 
