@@ -25,8 +25,11 @@ class ActionModule(ComputeStepAction):
     MUTUALLY_EXCLUSIVE = argspecs.ONE_OR_MORE_INSTANCES["mutually_exclusive"]
     REQUIRED_ONE_OF = argspecs.ONE_OR_MORE_INSTANCES["required_one_of"]
 
-    def host_records(self, store, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        # The firewall of each instance's ports, from its security groups as the store has them now.
+    def host_records(self, store, instances: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
+        # The firewall of each instance's ports, from its security groups as the store has them now; none with
+        # the noop driver.
+        if args["firewall_driver"] == "noop":
+            return [flow.compute_view(instance) for instance in instances]
         state = store.snapshot()
         return [
             {**flow.compute_view(instance), flow.FIREWALL_FIELD: security_groups.instance_firewall(state, instance)}

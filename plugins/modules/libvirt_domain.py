@@ -70,6 +70,16 @@ options:
       - Seconds to wait for the domain to be running, from V(0) (look once) to V(3600).
     type: int
     default: 60
+  firewall_driver:
+    description:
+      - The compute host's firewall driver, as Nova's C(firewall_driver) option. V(nwfilter) gives each port of an
+        instance with security groups a libvirt network filter made of their rules (with a store, the action adds
+        the instance's C(firewall) from it). V(noop) applies none (Nova's NoopFirewallDriver) - a domain starts
+        about a second sooner here, but its guest is open to everything on its networks and can spoof addresses.
+      - The playbooks take it from the compute host's variable C(nimbus_firewall_driver).
+    type: str
+    default: nwfilter
+    choices: [nwfilter, noop]
 requirements:
   - lxml
 """

@@ -16,7 +16,24 @@ from ansible_collections.nimbus.compute.plugins.module_utils.virt.connection imp
 DOMAIN_WORKERS = 8
 
 
+def _without_firewall(params: dict[str, Any]) -> dict[str, Any]:
+    """With the noop firewall driver (Nova's NoopFirewallDriver), the records without their firewall."""
+    if params.get("firewall_driver") != "noop":
+        return params
+
+    def bare(record: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in record.items() if key != "firewall"}
+
+    bared = dict(params)
+    if params.get("instance") is not None:
+        bared["instance"] = bare(params["instance"])
+    if params.get("instances") is not None:
+        bared["instances"] = [bare(record) if isinstance(record, dict) else record for record in params["instances"]]
+    return bared
+
+
 def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    params = _without_firewall(params)
     if params.get("instances") is not None:
         return domains_of_instances(params, check_mode)
     instance = params["instance"]

@@ -510,6 +510,7 @@ INSTANCE_SSH_WAIT = {
 }
 
 LIBVIRT_DOMAIN = {
+    "firewall_driver": {"type": "str", "choices": ["nwfilter", "noop"], "default": "nwfilter"},
     "instance": INSTANCE,
     "instances": INSTANCES,
     "notifications_path": {"type": "path"},

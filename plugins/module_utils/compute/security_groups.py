@@ -203,16 +203,8 @@ def delete(store, name: str, check_mode: bool, project_id: str = DEFAULT_PROJECT
         }
 
 
-# The fields of a rule the firewall driver reads (the rest - names, descriptions - stays on the controller).
-FIREWALL_RULE_FIELDS = (
-    "direction",
-    "ethertype",
-    "protocol",
-    "port_range_min",
-    "port_range_max",
-    "remote_ip_prefix",
-    "remote_group_id",
-)
+# The fields of a rule the firewall driver reads: the remote group by its uuid, not its name; no description.
+FIREWALL_RULE_FIELDS = tuple(sorted(group_obj.RULE_KEYS - {"remote_group", "description"} | {"remote_group_id"}))
 
 
 def instance_firewall(state, instance: dict[str, Any]) -> dict[str, Any] | None:
