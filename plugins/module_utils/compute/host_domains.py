@@ -40,7 +40,7 @@ def libvirt_domain(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     conn = open_connection(params["uri"])
     try:
         if params["state"] == "absent":
-            return driver.destroy(conn, instance_uuid(instance), check_mode, steps.port_filter_names(instance))
+            return driver.destroy(conn, instance_uuid(instance), check_mode, instance.get("network_info"))
         spec = steps.domain_spec(instance, params["virt_type"])
         return driver.spawn(
             conn,
@@ -102,7 +102,7 @@ def domains_of_instances(params: dict[str, Any], check_mode: bool) -> dict[str, 
     connection = Connections(params["uri"])
 
     def destroy(record: dict[str, Any]) -> dict[str, Any]:
-        return driver.destroy(connection(record), instance_uuid(record), check_mode, steps.port_filter_names(record))
+        return driver.destroy(connection(record), instance_uuid(record), check_mode, record.get("network_info"))
 
     # Each spawn's spec and the DHCP entries added for it. libvirt updates a
     # network's DHCP hosts one at a time and reloads the network's firewall

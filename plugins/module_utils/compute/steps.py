@@ -53,11 +53,6 @@ def _interface(vif: dict[str, Any], filtered: bool) -> dict[str, Any]:
     return interface
 
 
-def port_filter_names(instance: dict[str, Any]) -> list[str]:
-    """The names the filters of the instance's ports have on a host, whether or not it has a firewall."""
-    return [firewall.port_filter_name(vif["id"]) for vif in instance.get("network_info") or []]
-
-
 def port_filters(instance: dict[str, Any]) -> list[tuple[str, str]]:
     """(name, XML) of the filters the instance's ports need, the base filters first; none without a firewall.
 

@@ -289,23 +289,32 @@ def spawn(
     }
 
 
-def destroy(conn: Any, uuid: str, check_mode: bool, port_filters: Iterable[str] = ()) -> dict[str, Any]:
+def _record_leftovers(network_info: list[dict[str, Any]]) -> tuple[dict[str, list[str]], list[str]]:
+    """What the instance's ports may have on the host, by its record: DHCP entries (MACs by libvirt network) and
+    port filters (names)."""
+    macs = {name: [entry["mac"] for entry in entries] for name, entries in vif.wanted_hosts(network_info, "").items()}
+    return macs, [firewall.port_filter_name(port["id"]) for port in network_info]
+
+
+def destroy(conn: Any, uuid: str, check_mode: bool, network_info: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Stop and undefine the instance's domain, drop its DHCP entries and undefine its ports' filters:
     {changed, diff}.
 
-    ``port_filters``: the names of the filters of the instance's ports (steps.port_filter_names), undefined
-    with those its domain references - also when there is no domain, as a spawn that stopped before it could
-    leave them.
+    ``network_info``: the instance's ports, as its record has them; their DHCP entries and filters go with those
+    the domain names - also when there is no domain (a spawn that stopped before it, or a domain undefined by
+    hand), as they are the instance's (its MACs and port ids are unique in the store).
 
     A domain of the uuid that nimbus did not define for the instance fails the
     delete (DomainNotOwned) rather than letting it report the domain gone while
     a guest with the instance's uuid still runs: it is most likely the instance,
     redefined by hand, and a person must decide.
     """
+    record_macs, record_filters = _record_leftovers(network_info or [])
     domain = lookup_domain(conn, uuid)
     if domain is None:
-        gone = firewall.undefine_filters(conn, port_filters, check_mode)
-        return {"changed": bool(gone), "diff": {"before": "", "after": ""}}
+        unplugged = vif.unplug_vifs(conn, record_macs, check_mode)
+        gone = firewall.undefine_filters(conn, record_filters, check_mode)
+        return {"changed": unplugged or bool(gone), "diff": {"before": "", "after": ""}}
     xml = _run(f"read domain {uuid}", lambda: domain.XMLDesc(0))
     if not defined_for(xml, uuid):
         raise _refusal(
@@ -322,11 +331,11 @@ def destroy(conn: Any, uuid: str, check_mode: bool, port_filters: Iterable[str] 
             _run(f"destroy domain {uuid}", domain.destroy)
         if domain.isPersistent():
             _run(f"undefine domain {uuid}", lambda: domain.undefineFlags(undefine_flags(xml)))
-        macs: dict[str, list[str]] = {}
+        macs = {name: list(found) for name, found in record_macs.items()}
         for mac, network in domain_xml.network_interfaces(xml):
             macs.setdefault(network, []).append(mac)
         vif.unplug_vifs(conn, macs, check_mode=False)
-        filters = dict.fromkeys([*domain_xml.interface_filters(xml), *port_filters])
+        filters = dict.fromkeys([*domain_xml.interface_filters(xml), *record_filters])
         firewall.undefine_filters(conn, filters, check_mode=False)
     return {"changed": True, "diff": domain_xml.diff_xml(xml, "")}
 

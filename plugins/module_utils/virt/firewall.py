@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import VirtError
 from ansible_collections.nimbus.compute.plugins.module_utils.objects.ip_protocols import (
     ICMP_PROTOCOLS,
     PROTOCOL_NUMBERS,
@@ -184,12 +185,20 @@ def define_filters(conn: Any, filters: Iterable[tuple[str, str]], check_mode: bo
 
 
 def undefine_filters(conn: Any, names: Iterable[str], check_mode: bool) -> list[str]:
-    """Undefine each port filter of ``names`` that exists; the names undefined (or that would be)."""
+    """Undefine each port filter of ``names`` that exists; the names undefined (or that would be).
+
+    A libvirt without the nwfilter driver has none to undefine.
+    """
     gone = []
     for name in names:
         if not name.startswith(PORT_FILTER_PREFIX):
             continue
-        existing = _lookup(conn, name)
+        try:
+            existing = _lookup(conn, name)
+        except VirtError as error:
+            if error.details.get("libvirt_code") == libvirt.VIR_ERR_NO_SUPPORT:
+                return gone
+            raise
         if existing is None:
             continue
         gone.append(name)

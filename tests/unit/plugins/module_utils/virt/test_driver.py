@@ -270,6 +270,20 @@ def test_destroy(conn):
     assert driver.destroy(conn, UUID, check_mode=False) == {"changed": False, "diff": {"before": "", "after": ""}}
 
 
+def test_destroy_without_a_domain_still_drops_the_ports_dhcp_entries(conn):
+    # A domain undefined by hand (or a spawn that stopped before its domain): the record's ports are the instance's.
+    driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
+    domain = conn.lookupByUUIDString(UUID)
+    domain.destroy()
+    domain.undefine()
+    assert dhcp_hosts(conn) != []
+    assert driver.destroy(conn, UUID, check_mode=True, network_info=NETWORK_INFO)["changed"] is True
+    assert dhcp_hosts(conn) != []
+    assert driver.destroy(conn, UUID, check_mode=False, network_info=NETWORK_INFO)["changed"] is True
+    assert dhcp_hosts(conn) == []
+    assert driver.destroy(conn, UUID, check_mode=False, network_info=NETWORK_INFO)["changed"] is False
+
+
 def test_destroy_a_stopped_domain(conn):
     driver.spawn(conn, make_spec(), NETWORK_INFO, "vm1", check_mode=False)
     conn.lookupByUUIDString(UUID).destroy()
