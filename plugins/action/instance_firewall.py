@@ -42,9 +42,7 @@ class ActionModule(NimbusAction):
             if instance is None or flow.is_being_deleted(instance):
                 outcomes[uuid] = {"uuid": uuid, "failed": False, "changed": False, "filters": []}
                 continue
-            records.append(
-                {**flow.compute_view(instance), flow.FIREWALL_FIELD: security_groups.instance_firewall(state, instance)}
-            )
+            records.append(security_groups.host_record(state, instance))
         # Run with no instance too: the host's base filters are defined either way.
         sent = {key: value for key, value in args.items() if key != "instance"}
         result = self.execute("instance_firewall", {**sent, "instances": records}, task_vars)

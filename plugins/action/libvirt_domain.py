@@ -29,12 +29,9 @@ class ActionModule(ComputeStepAction):
         # The firewall of each instance's ports, from its security groups as the store has them now; none with
         # the noop driver.
         if args["firewall_driver"] == "noop":
-            return [flow.compute_view(instance) for instance in instances]
+            return super().host_records(store, instances, args)
         state = store.snapshot()
-        return [
-            {**flow.compute_view(instance), flow.FIREWALL_FIELD: security_groups.instance_firewall(state, instance)}
-            for instance in instances
-        ]
+        return [security_groups.host_record(state, instance) for instance in instances]
 
     def result_updates(self, module_result: dict[str, Any]) -> dict[str, Any]:
         return {"power_state": module_result["power_state"]}

@@ -240,6 +240,11 @@ def instance_firewall(state, instance: dict[str, Any]) -> dict[str, Any] | None:
     return {"rules": rules, "remote_groups": remote_groups}
 
 
+def host_record(state, instance: dict[str, Any]) -> dict[str, Any]:
+    """The instance as the firewall driver's host gets it (spawn, refresh): its compute view and its firewall."""
+    return {**flow.compute_view(instance), flow.FIREWALL_FIELD: instance_firewall(state, instance)}
+
+
 def refresh_plan(state, rules_changed: Iterable[str], members_changed: Iterable[str]) -> list[dict[str, Any]]:
     """Where running guests' filters must be redefined, one entry per compute host: ``{host, instances}``.
 

@@ -58,7 +58,7 @@ def record(tmp_path, schedule_and_allocate):
 def test_a_spawn_record_gives_each_port_its_filter_and_the_domain_references_it(record, tmp_path):
     """libvirt_domain's action adds the firewall; on the host each port gets a filter its interface references."""
     state = open_store(str(tmp_path / "store.json")).snapshot()
-    sent = {**flow.compute_view(record), flow.FIREWALL_FIELD: security_groups.instance_firewall(state, record)}
+    sent = security_groups.host_record(state, record)
     params, refusal = option_rules.validate_arguments("libvirt_domain", argspecs.LIBVIRT_DOMAIN, {"instance": sent})
     assert refusal is None
     instance = params["instance"]
