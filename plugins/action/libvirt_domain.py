@@ -25,11 +25,9 @@ class ActionModule(ComputeStepAction):
     MUTUALLY_EXCLUSIVE = argspecs.ONE_OR_MORE_INSTANCES["mutually_exclusive"]
     REQUIRED_ONE_OF = argspecs.ONE_OR_MORE_INSTANCES["required_one_of"]
 
-    def host_records(self, store, instances: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
-        # The firewall of each instance's ports, from its security groups as the store has them now; none with
-        # the noop driver.
-        if args["firewall_driver"] == "noop":
-            return super().host_records(store, instances, args)
+    def host_records(self, store, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # The firewall of each instance's ports, from its security groups as the store has them now (the host's
+        # firewall_driver decides whether it applies: compute/host_domains.py).
         state = store.snapshot()
         return [security_groups.host_record(state, instance) for instance in instances]
 

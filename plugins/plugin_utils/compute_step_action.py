@@ -52,12 +52,12 @@ class ComputeStepAction(InstanceListStep, NimbusAction):
         args = flow.placement_args(args, recorded)
         if self.check_mode:
             instance = recorded or args["instance"]
-            module_args = self.module_args(args, self.host_records(store, [instance], args)[0])
+            module_args = self.module_args(args, self.host_records(store, [instance])[0])
             return self.with_instance(self.execute(self.MODULE, module_args, task_vars), instance)
         host = self.host_name(task_vars)
         instance, building = flow.begin_step(store, uuid, self.STEP, self.now(), host, **self.begin_updates(args))
         try:
-            record = self.host_records(store, [instance], args)[0]
+            record = self.host_records(store, [instance])[0]
             result = self.execute(self.MODULE, self.module_args(args, record), task_vars)
         except exceptions.NimbusError as error:
             if building:

@@ -86,7 +86,7 @@ class InstanceListStep:
         if not chosen:
             return {"changed": False, "instances": []}
         if self.check_mode:
-            return self.execute_for_instances(self.MODULE, args, self.host_records(store, chosen, args), task_vars)
+            return self.execute_for_instances(self.MODULE, args, self.host_records(store, chosen), task_vars)
         before = {instance["uuid"]: instance for instance in chosen}
         outcomes: dict[str, dict[str, Any]] = {}
         begun: dict[str, bool] = {}
@@ -104,7 +104,7 @@ class InstanceListStep:
                 continue
             started_instances.append(started)
         if started_instances:
-            records = self.host_records(store, started_instances, args)
+            records = self.host_records(store, started_instances)
             result = self.execute_for_instances(self.MODULE, args, records, task_vars)
             for entry in result["instances"]:
                 outcomes[entry["uuid"]] = self.record_outcome(store, entry, begun[entry["uuid"]], host)
@@ -127,9 +127,9 @@ class InstanceListStep:
             outcomes[uuid]["cleanup_failure"] = failure
         return instances_result([outcomes[instance["uuid"]] for instance in chosen])
 
-    def host_records(self, store, instances: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
-        """What this step's module (with ``args``) gets for each instance it builds: the compute view of its record."""
-        del store, args
+    def host_records(self, store, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What this step's module gets for each instance it builds: the compute view of its record."""
+        del store
         return [flow.compute_view(instance) for instance in instances]
 
     def record_outcome(self, store, entry: dict[str, Any], building: bool, host: str | None) -> dict[str, Any]:
