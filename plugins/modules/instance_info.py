@@ -84,7 +84,10 @@ limits:
       ram: {limit: 51200, in_use: 512}
       server_groups: {limit: 10, in_use: 0}
 instances:
-  description: The matching instances; empty when none matches.
+  description:
+    - The matching instances; empty when none matches.
+    - Each instance that is not deleted has C(floating_ips), its floating IPs (C(floating_ip_address),
+      C(fixed_ip_address), C(pool), C(port_id)), as M(nimbus.compute.floating_ip) associated them.
   returned: always
   type: list
   elements: dict

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.option_specs import (
     BLOCK_DEVICE_MAP,
+    FLOATING_IP,
+    FLOATING_IP_NAT,
     HOST_FACTS,
     HOST_SELECT,
     IMAGE_CACHE,
@@ -29,6 +31,8 @@ from ansible_collections.nimbus.compute.plugins.module_utils.compute.option_spec
 # Each module's options, as its documentation gives them, with the rules below.
 __all__ = [
     "BLOCK_DEVICE_MAP",
+    "FLOATING_IP",
+    "FLOATING_IP_NAT",
     "HOST_FACTS",
     "HOST_REPORTS_MUTUALLY_EXCLUSIVE",
     "HOST_SELECT",

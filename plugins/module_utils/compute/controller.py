@@ -14,6 +14,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import (
     build,
     build_owner,
+    floating_ips,
     flow,
     schedule,
     security_groups,
@@ -140,6 +141,33 @@ def security_group(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     )
 
 
+def floating_ip(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    store = store_for(params)
+    if params["state"] == "absent":
+        return floating_ips.absent(
+            store,
+            utcnow(),
+            check_mode,
+            instance=params.get("instance"),
+            floating_ip_address=params.get("floating_ip_address"),
+            purge=params["purge"],
+            project_id=project_of(params),
+        )
+    return floating_ips.ensure(
+        store,
+        params.get("pools"),
+        utcnow(),
+        check_mode,
+        instance=params.get("instance"),
+        pool=params.get("pool"),
+        floating_ip_address=params.get("floating_ip_address"),
+        fixed_address=params.get("fixed_address"),
+        reuse=params["reuse"],
+        project_id=project_of(params),
+        quotas=params.get("quotas"),
+    )
+
+
 def network_allocate(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     store = store_for(params)
     if params.get("instances") is not None:
@@ -163,7 +191,10 @@ def instance_delete(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     if params["phase"] == "begin":
         started = terminate.begin_terminate(store, names, utcnow(), check_mode)
         return {"changed": bool(started["instances"]) and not check_mode, **started}
+    nat_hosts = floating_ips.hosts_of(store.snapshot(), names)
     result = terminate.complete_terminate(store, names, utcnow(), check_mode)
+    # The deleted instances' floating IPs were disassociated: their hosts drop the NAT.
+    result["nat_refresh"] = sorted(nat_hosts)
     # The members of groups that named the deleted instances' groups lose their addresses from their filters.
     result["firewall_refresh"] = security_groups.membership_refresh(store.snapshot(), result["deleted"])
     if result["unfinished"]:
@@ -202,7 +233,16 @@ def instance_info(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         instances = [by_name[name] for name in params["names"] if name in by_name]
     else:
         instances = state.list_instances()
-    return {**result, "instances": instances}
+    return {**result, "instances": [with_floating_ips(state, instance) for instance in instances]}
+
+
+def with_floating_ips(state, instance: dict[str, Any]) -> dict[str, Any]:
+    """The instance with its floating IPs (Nova shows them among a server's addresses, of type floating)."""
+    floating = [
+        {key: fip[key] for key in ("floating_ip_address", "fixed_ip_address", "pool", "port_id")}
+        for fip in state.floating_ips_where(instance_uuid=instance["uuid"])
+    ]
+    return {**instance, "floating_ips": floating}
 
 
 def project_limits_report(state, project_id: str, quotas: Any) -> dict[str, Any]:

@@ -172,6 +172,37 @@ INSTANCE = {
 
 INSTANCES = {"type": "list", "elements": "dict", "options": INSTANCE["options"]}
 
+POOLS = {
+    "type": "list",
+    "elements": "dict",
+    "default": [],
+    "options": {
+        "allocation_pools": {
+            "type": "list",
+            "elements": "dict",
+            "options": {"end": {"type": "str", "required": True}, "start": {"type": "str", "required": True}},
+        },
+        "cidr": {"type": "str", "required": True},
+        "interface": {"type": "str", "required": True},
+        "name": {"type": "str", "required": True},
+    },
+}
+
+QUOTAS = {
+    "type": "dict",
+    "default": {},
+    "options": {
+        "cores": {"type": "int", "default": 20},
+        "floating_ips": {"type": "int", "default": 50},
+        "instances": {"type": "int", "default": 10},
+        "ram": {"type": "int", "default": 51200},
+        "security_group_rules": {"type": "int", "default": 100},
+        "security_groups": {"type": "int", "default": 10},
+        "server_group_members": {"type": "int", "default": 10},
+        "server_groups": {"type": "int", "default": 10},
+    },
+}
+
 HOSTS = {
     "type": "list",
     "elements": "dict",
@@ -241,21 +272,6 @@ NETWORKS = {
         "libvirt_network": {"type": "str"},
         "mtu": {"type": "int", "default": 1500},
         "name": {"type": "str", "required": True},
-    },
-}
-
-QUOTAS = {
-    "type": "dict",
-    "default": {},
-    "options": {
-        "cores": {"type": "int", "default": 20},
-        "floating_ips": {"type": "int", "default": 50},
-        "instances": {"type": "int", "default": 10},
-        "ram": {"type": "int", "default": 51200},
-        "security_group_rules": {"type": "int", "default": 100},
-        "security_groups": {"type": "int", "default": 10},
-        "server_group_members": {"type": "int", "default": 10},
-        "server_groups": {"type": "int", "default": 10},
     },
 }
 
@@ -348,6 +364,53 @@ BLOCK_DEVICE_MAP = {
     "store_url": {"type": "str"},
     "uri": {"type": "str", "default": "qemu:///system"},
     "user_data": {"type": "str", "no_log": True},
+}
+
+FLOATING_IP = {
+    "fixed_address": {"type": "str"},
+    "floating_ip_address": {"type": "str"},
+    "instance": {"type": "str"},
+    "pool": {"type": "str"},
+    "pools": POOLS,
+    "project_id": {"type": "str", "default": "default"},
+    "purge": {"type": "bool", "default": False},
+    "quotas": QUOTAS,
+    "reuse": {"type": "bool", "default": False},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
+}
+
+FLOATING_IP_NAT = {
+    "floating_ips": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "fixed_ip_address": {"type": "str", "required": True},
+            "floating_ip_address": {"type": "str", "required": True},
+            "pool": {"type": "str", "required": True},
+            "rules": {
+                "type": "list",
+                "elements": "dict",
+                "options": {
+                    "direction": {"type": "str", "choices": ["ingress", "egress"], "required": True},
+                    "ethertype": {"type": "str", "default": "IPv4"},
+                    "port_range_max": {"type": "int"},
+                    "port_range_min": {"type": "int"},
+                    "protocol": {"type": "str"},
+                    "remote_group_id": {"type": "str"},
+                    "remote_ip_prefix": {"type": "str"},
+                },
+            },
+        },
+    },
+    "host": {"type": "str"},
+    "netns": {"type": "str"},
+    "pools": POOLS,
+    "store_password": {"type": "str", "no_log": True},
+    "store_path": {"type": "path"},
+    "store_url": {"type": "str"},
 }
 
 HOST_FACTS = {

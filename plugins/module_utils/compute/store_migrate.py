@@ -21,7 +21,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils.store.json_store im
 from ansible_collections.nimbus.compute.plugins.module_utils.store.pg_store import PostgresStore
 from ansible_collections.nimbus.compute.plugins.module_utils.store.store_options import URL_ENV, check_path, check_url
 
-RECORD_KINDS = ("instances", "server_groups", "security_groups", "claims", "ports", "host_facts")
+RECORD_KINDS = ("instances", "server_groups", "security_groups", "claims", "ports", "floating_ips", "host_facts")
 
 
 def consistent_source(path: str) -> dict[str, Any]:
@@ -63,6 +63,10 @@ _KINDS: dict[str, tuple[Any, Any]] = {
     "ports": (
         lambda state, key: state.port_exists(key) or None,
         lambda state, key, record: state.add_ports({key: record}),
+    ),
+    "floating_ips": (
+        lambda state, key: state.floating_ip(key),
+        lambda state, key, record: state.add_floating_ip(record),
     ),
     "host_facts": (lambda state, key: state.host_facts(key), _set_host_facts),
 }

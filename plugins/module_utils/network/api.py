@@ -24,6 +24,8 @@ from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import (
     NoMoreFixedIps,
 )
 from ansible_collections.nimbus.compute.plugins.module_utils.network import ipam, mac, model
+from ansible_collections.nimbus.compute.plugins.module_utils.objects import floating_ip
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.instance import utcnow
 from ansible_collections.nimbus.compute.plugins.module_utils.store.state import StoreState
 
 
@@ -155,7 +157,10 @@ def _allocate_ports(
 
 
 def deallocate_for_instance(state: StoreState, instance_uuid: str) -> list[str]:
-    """Release the instance's ports (and so its MACs and IPs); the released port ids."""
+    """Release the instance's ports (and so its MACs and IPs); the released port ids. Their floating IPs are
+    disassociated first and stay with the project, as Neutron does when a port is deleted."""
+    for fip in state.floating_ips_where(instance_uuid=instance_uuid):
+        state.save_floating_ip(floating_ip.disassociated(fip, utcnow()))
     return state.delete_ports(list(state.ports_of_instance(instance_uuid)))
 
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError, StoreRetry
 
 SCHEMA_VERSION = 1
-COLLECTIONS = ("instances", "claims", "ports", "host_facts", "server_groups", "security_groups")
+COLLECTIONS = ("instances", "claims", "ports", "host_facts", "server_groups", "security_groups", "floating_ips")
 
 
 def empty_data() -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.floating_ip import disassociated
 from ansible_collections.nimbus.compute.plugins.module_utils.store.base import check_data
 
 # Kinds of violation; the ones in REPAIRABLE are orphans that repair removes.
@@ -32,6 +33,7 @@ DUPLICATE_MAC = "duplicate_mac"
 NETWORK_INFO_MISMATCH = "network_info_mismatch"
 GROUP_MEMBER_WITHOUT_INSTANCE = "group_member_without_instance"
 GROUP_MEMBER_DELETED = "group_member_deleted"
+FLOATING_IP_WITHOUT_PORT = "floating_ip_without_port"
 
 REPAIRABLE = frozenset(
     (
@@ -41,6 +43,7 @@ REPAIRABLE = frozenset(
         PORT_OF_DELETED_INSTANCE,
         GROUP_MEMBER_WITHOUT_INSTANCE,
         GROUP_MEMBER_DELETED,
+        FLOATING_IP_WITHOUT_PORT,
     )
 )
 
@@ -50,6 +53,7 @@ RECORD_KEYS = {
     "ports": ("instance_uuid", "mac", "ips"),
     "server_groups": ("uuid", "name", "members"),
     "security_groups": ("uuid", "name", "project_id", "rules"),
+    "floating_ips": ("id", "floating_ip_address", "pool", "project_id", "port_id"),
 }
 
 
@@ -73,6 +77,8 @@ def _record_problem(collection: str, record_id: str, record: Any) -> str | None:
         and record["uuid"] != record_id
     ):
         return f"{collection} record {record_id} has uuid {record['uuid']}"
+    if collection == "floating_ips" and record["id"] != record_id:
+        return f"floating IP {record_id} has id {record['id']}"
     if collection == "ports" and not (
         isinstance(record["mac"], str)
         and isinstance(record["ips"], list)
@@ -192,6 +198,20 @@ def _group_violations(data: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _floating_ip_violations(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Floating IPs associated with a port the store no longer has (a port cannot go while one is associated)."""
+    return [
+        violation(
+            FLOATING_IP_WITHOUT_PORT,
+            {"floating_ip": fip_id, "port": fip["port_id"]},
+            f"floating IP {fip['floating_ip_address']} is associated with port {fip['port_id']}, which does not exist",
+            "disassociate the floating IP",
+        )
+        for fip_id, fip in data["floating_ips"].items()
+        if fip["port_id"] is not None and fip["port_id"] not in data["ports"]
+    ]
+
+
 def find_violations(data: Any) -> list[dict[str, Any]]:
     """Every way ``data`` breaks the consistency contract; empty when it is consistent."""
     try:
@@ -208,6 +228,7 @@ def find_violations(data: Any) -> list[dict[str, Any]]:
         *_port_violations(checked),
         *_network_info_violations(checked),
         *_group_violations(checked),
+        *_floating_ip_violations(checked),
     ]
 
 
@@ -217,7 +238,7 @@ def record_counts(data: dict[str, Any]) -> dict[str, int]:
     live = sum(1 for inst in instances.values() if isinstance(inst, dict) and inst.get("vm_state") != states.DELETED)
     counts = {
         kind: len(data.get(kind) or {})
-        for kind in ("instances", "claims", "ports", "host_facts", "server_groups", "security_groups")
+        for kind in ("instances", "claims", "ports", "host_facts", "server_groups", "security_groups", "floating_ips")
     }
     return {**counts, "live_instances": live}
 
@@ -234,7 +255,14 @@ def repair_orphans(state: Any, violations: list[dict[str, Any]]) -> list[dict[st
         if found["kind"] in (CLAIM_WITHOUT_INSTANCE, CLAIM_OF_DELETED_INSTANCE):
             removed = state.drop_claim(ids["claim"])
         elif found["kind"] in (PORT_WITHOUT_INSTANCE, PORT_OF_DELETED_INSTANCE):
+            for fip in state.floating_ips_where(port_id=ids["port"]):
+                state.save_floating_ip(disassociated(fip))
             removed = bool(state.delete_ports([ids["port"]]))
+        elif found["kind"] == FLOATING_IP_WITHOUT_PORT:
+            fip = state.floating_ip(ids["floating_ip"])
+            removed = fip is not None and fip["port_id"] == ids["port"]
+            if removed:
+                state.save_floating_ip(disassociated(fip))
         else:
             removed = state.remove_group_member(ids["server_group"], ids["instance"])
         if removed:

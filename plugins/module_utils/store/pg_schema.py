@@ -11,7 +11,7 @@ constraints need.
 
 ``MIGRATIONS[n]`` takes a database from schema version n to n + 1; a database
 without the schema starts at 0. Version 1 holds the same records as the JSON
-store's schema 1; version 2 adds security groups.
+store's schema 1; version 2 adds security groups, version 3 floating IPs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from ansible_collections.nimbus.compute.plugins.module_utils.exceptions import StoreError
 
 SCHEMA = "nimbus"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Taken (per transaction) by whoever creates or upgrades the schema: two first runs at once create it once.
 MIGRATION_LOCK = "nimbus.compute schema migration"
 
@@ -139,7 +139,29 @@ CREATE TABLE nimbus.security_groups (
 );
 """
 
-MIGRATIONS = {0: _VERSION_1, 1: _VERSION_2}
+# Floating IPs (Neutron's): an address is allocated once; a fixed IP of a port has at most one; a port that has
+# one cannot be deleted (no cascade: the delete disassociates it first, in the same transaction).
+_VERSION_3 = """
+CREATE TABLE nimbus.floating_ips (
+    id text PRIMARY KEY,
+    address inet NOT NULL UNIQUE CHECK (family(address) = 4 AND masklen(address) = 32),
+    pool text NOT NULL,
+    project_id text NOT NULL,
+    port_id text REFERENCES nimbus.ports (id),
+    fixed_ip_address inet,
+    instance_uuid text REFERENCES nimbus.instances (uuid),
+    host text,
+    record jsonb NOT NULL,
+    UNIQUE (port_id, fixed_ip_address),
+    CHECK ((port_id IS NULL) = (fixed_ip_address IS NULL) AND (port_id IS NULL) = (instance_uuid IS NULL)),
+    CHECK (record->>'id' = id AND (record->>'floating_ip_address')::inet = address)
+);
+CREATE INDEX floating_ips_project ON nimbus.floating_ips (project_id);
+CREATE INDEX floating_ips_host ON nimbus.floating_ips (host);
+CREATE INDEX floating_ips_instance ON nimbus.floating_ips (instance_uuid);
+"""
+
+MIGRATIONS = {0: _VERSION_1, 1: _VERSION_2, 2: _VERSION_3}
 
 
 def current_version(conn: Any) -> int:

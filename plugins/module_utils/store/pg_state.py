@@ -43,6 +43,24 @@ def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False)
 
 
+# The columns of a floating IP's row a lookup may name (floating_ips_where).
+FLOATING_IP_COLUMNS = frozenset({"project_id", "pool", "instance_uuid", "host", "port_id"})
+
+
+def _floating_ip_row(fip: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": fip["id"],
+        "address": fip["floating_ip_address"],
+        "pool": fip["pool"],
+        "project_id": project_of(fip),
+        "port_id": fip.get("port_id"),
+        "fixed_ip_address": fip.get("fixed_ip_address"),
+        "instance_uuid": fip.get("instance_uuid"),
+        "host": fip.get("host"),
+        "record": _dump(fip),
+    }
+
+
 def _instance_row(inst: dict[str, Any]) -> dict[str, Any]:
     record = {key: value for key, value in inst.items() if key != "actions"}
     return {
@@ -177,6 +195,9 @@ class PgState(InstanceRecordRules):
             "FROM nimbus.security_groups WHERE project_id = %s",
             (project_id,),
         ).fetchone()
+        (floating_ips,) = self._sql(
+            "SELECT count(*) FROM nimbus.floating_ips WHERE project_id = %s", (project_id,)
+        ).fetchone()
         return {
             "instances": instances,
             "cores": cores,
@@ -184,6 +205,7 @@ class PgState(InstanceRecordRules):
             "server_groups": groups,
             "security_groups": security_groups,
             "security_group_rules": security_group_rules,
+            "floating_ips": floating_ips,
         }
 
     def add_instance(self, inst: dict[str, Any]) -> dict[str, Any]:
@@ -477,6 +499,80 @@ class PgState(InstanceRecordRules):
         )
         return [row[0] for row in rows]
 
+    # -- floating IPs ----------------------------------------------------------------
+
+    def _floating_ips_where(self, condition: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        rows = self._sql(
+            f"SELECT record FROM nimbus.floating_ips WHERE {condition} ORDER BY address{self.lock}", params
+        )
+        return [row[0] for row in rows]
+
+    def floating_ip(self, fip_id: str) -> dict[str, Any] | None:
+        found = self._floating_ips_where("id = %s", (fip_id,))
+        return found[0] if found else None
+
+    def find_floating_ip(self, address: str) -> dict[str, Any] | None:
+        found = self._floating_ips_where("address = %s::inet", (address,))
+        return found[0] if found else None
+
+    def floating_ips_where(self, **fields: Any) -> list[dict[str, Any]]:
+        """As StoreState.floating_ips_where; the fields are columns (project_id, pool, instance_uuid, host)."""
+        if not set(fields) <= FLOATING_IP_COLUMNS:
+            raise ValueError(f"floating IPs are not looked up by {', '.join(sorted(set(fields) - FLOATING_IP_COLUMNS))}")
+        condition = " AND ".join(f"{column} = %s" for column in sorted(fields)) or "TRUE"
+        return self._floating_ips_where(condition, tuple(fields[column] for column in sorted(fields)))
+
+    def _check_floating_ip(self, fip: dict[str, Any]) -> None:
+        other = self.find_floating_ip(fip["floating_ip_address"])
+        if other is not None and other["id"] != fip["id"]:
+            raise Conflict(
+                f"floating IP {fip['floating_ip_address']} is allocated already ({other['id']})", floating_ip=other["id"]
+            )
+        if fip.get("port_id") is None:
+            return
+        other = next(
+            iter(
+                self._floating_ips_where(
+                    "port_id = %s AND fixed_ip_address = %s::inet AND id <> %s",
+                    (fip["port_id"], fip["fixed_ip_address"], fip["id"]),
+                )
+            ),
+            None,
+        )
+        if other is not None:
+            raise Conflict(
+                f"fixed IP {fip['fixed_ip_address']} of port {fip['port_id']} has floating IP "
+                f"{other['floating_ip_address']} already",
+                floating_ip=other["id"],
+            )
+
+    def add_floating_ip(self, fip: dict[str, Any]) -> dict[str, Any]:
+        self._writing("add_floating_ip")
+        self.flush()
+        self._check_floating_ip(fip)
+        self._sql(
+            "INSERT INTO nimbus.floating_ips (id, address, pool, project_id, port_id, fixed_ip_address, "
+            "instance_uuid, host, record) VALUES (%(id)s, %(address)s::inet, %(pool)s, %(project_id)s, %(port_id)s, "
+            "%(fixed_ip_address)s::inet, %(instance_uuid)s, %(host)s, %(record)s::jsonb)",
+            _floating_ip_row(fip),
+        )
+        return fip
+
+    def save_floating_ip(self, fip: dict[str, Any]) -> dict[str, Any]:
+        self._writing("save_floating_ip")
+        self.flush()
+        self._check_floating_ip(fip)
+        self._sql(
+            "UPDATE nimbus.floating_ips SET port_id = %(port_id)s, fixed_ip_address = %(fixed_ip_address)s::inet, "
+            "instance_uuid = %(instance_uuid)s, host = %(host)s, record = %(record)s::jsonb WHERE id = %(id)s",
+            _floating_ip_row(fip),
+        )
+        return fip
+
+    def delete_floating_ip(self, fip_id: str) -> bool:
+        self._writing("delete_floating_ip")
+        return self._sql("DELETE FROM nimbus.floating_ips WHERE id = %s", (fip_id,)).rowcount > 0
+
     # -- ports -----------------------------------------------------------------------
 
     def ports_of_instance(self, instance_uuid: str) -> dict[str, dict[str, Any]]:
@@ -563,6 +659,7 @@ class PgState(InstanceRecordRules):
             "host_facts": self.all_host_facts(),
             "server_groups": groups,
             "security_groups": {group["uuid"]: group for group in self._security_groups_where("TRUE", ())},
+            "floating_ips": {fip["id"]: fip for fip in self._floating_ips_where("TRUE", ())},
         }
 
     def after_commit(self, callback: Callable[[], Any]) -> None:

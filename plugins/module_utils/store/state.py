@@ -238,6 +238,7 @@ class StoreState(InstanceRecordRules):
             "ram": sum(int(inst["flavor"]["memory_mb"]) for inst in live),
             "server_groups": sum(project_of(group) == project_id for group in self.server_groups.values()),
             **security_group_usage(group for group in self.security_groups.values() if project_of(group) == project_id),
+            "floating_ips": sum(project_of(fip) == project_id for fip in self.floating_ips.values()),
         }
 
     # -- claims (placement allocations) -------------------------------------
@@ -403,6 +404,57 @@ class StoreState(InstanceRecordRules):
             if inst["vm_state"] != states.DELETED and uuid in (inst.get("security_groups") or [])
         )
 
+    # -- floating IPs (Neutron's, see compute/floating_ips.py) ------------------
+
+    @property
+    def floating_ips(self) -> dict[str, dict[str, Any]]:
+        return self.data["floating_ips"]
+
+    def floating_ip(self, fip_id: str) -> dict[str, Any] | None:
+        return self.floating_ips.get(fip_id)
+
+    def find_floating_ip(self, address: str) -> dict[str, Any] | None:
+        return next((fip for fip in self.floating_ips.values() if fip["floating_ip_address"] == address), None)
+
+    def floating_ips_where(self, **fields: Any) -> list[dict[str, Any]]:
+        """The floating IPs whose record has these values (project_id, pool, instance_uuid, host), by address."""
+        found = [fip for fip in self.floating_ips.values() if all(fip.get(key) == value for key, value in fields.items())]
+        return sorted(found, key=lambda fip: fip["floating_ip_address"])
+
+    def _check_floating_ip(self, fip: dict[str, Any]) -> None:
+        """Conflict when another floating IP has the address, or the same fixed IP of the same port."""
+        for other in self.floating_ips.values():
+            if other["id"] == fip["id"]:
+                continue
+            if other["floating_ip_address"] == fip["floating_ip_address"]:
+                raise Conflict(
+                    f"floating IP {fip['floating_ip_address']} is allocated already ({other['id']})",
+                    floating_ip=other["id"],
+                )
+            if fip.get("port_id") is not None and (other.get("port_id"), other.get("fixed_ip_address")) == (
+                fip["port_id"],
+                fip["fixed_ip_address"],
+            ):
+                raise Conflict(
+                    f"fixed IP {fip['fixed_ip_address']} of port {fip['port_id']} has floating IP "
+                    f"{other['floating_ip_address']} already",
+                    floating_ip=other["id"],
+                )
+
+    def add_floating_ip(self, fip: dict[str, Any]) -> dict[str, Any]:
+        self._check_floating_ip(fip)
+        self.floating_ips[fip["id"]] = fip
+        return fip
+
+    def save_floating_ip(self, fip: dict[str, Any]) -> dict[str, Any]:
+        """The floating IP's new association (or none), in place of its record."""
+        self._check_floating_ip(fip)
+        self.floating_ips[fip["id"]] = fip
+        return fip
+
+    def delete_floating_ip(self, fip_id: str) -> bool:
+        return self.floating_ips.pop(fip_id, None) is not None
+
     # -- ports (see network.api) ----------------------------------------------
 
     @property
@@ -421,7 +473,11 @@ class StoreState(InstanceRecordRules):
         self.ports.update(ports)
 
     def delete_ports(self, port_ids: list[str]) -> list[str]:
-        """Delete these ports; the ids of those that existed."""
+        """Delete these ports; the ids of those that existed. A port a floating IP is associated with is refused,
+        as PostgreSQL's foreign key refuses it: disassociate first."""
+        held = sorted(fip["floating_ip_address"] for fip in self.floating_ips.values() if fip.get("port_id") in port_ids)
+        if held:
+            raise Conflict(f"ports {', '.join(port_ids)} have floating IPs associated: {', '.join(held)}")
         return [port_id for port_id in port_ids if self.ports.pop(port_id, None) is not None]
 
     def port_exists(self, port_id: str) -> bool:

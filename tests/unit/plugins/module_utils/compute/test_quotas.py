@@ -101,6 +101,7 @@ def test_projects_count_apart(store):
         # The project's first build made its default security group, as Neutron does.
         "security_groups": 1,
         "security_group_rules": 4,
+        "floating_ips": 0,
     }
 
 

@@ -81,6 +81,7 @@ def test_orphans_are_reported_predicted_and_repaired_once_on_each_backend(delete
         "server_groups": 0,
         # The project's default security group, made by its first build.
         "security_groups": 1,
+        "floating_ips": 0,
     }
     for check_mode in (True, False):
         again = store_check({**params, "repair": True}, check_mode=check_mode)

@@ -48,6 +48,7 @@ def test_missing_file_reads_as_empty_schema_1(path):
         "host_facts": {},
         "server_groups": {},
         "security_groups": {},
+        "floating_ips": {},
     }
     assert not os.path.exists(path)
 

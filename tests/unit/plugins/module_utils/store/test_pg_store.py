@@ -259,11 +259,11 @@ def test_a_server_stopped_mid_run_fails_naming_the_store_and_a_rerun_converges(p
 
 def test_a_database_of_another_schema_version_is_refused(pg, pg_database):
     pg.snapshot()
-    raw(pg_database, "INSERT INTO nimbus.schema_version (version) VALUES (3)")
+    raw(pg_database, "INSERT INTO nimbus.schema_version (version) VALUES (4)")
     pg.close()
-    with pytest.raises(StoreError, match=r"has schema version 3, this collection uses 2: upgrade nimbus\.compute"):
+    with pytest.raises(StoreError, match=r"has schema version 4, this collection uses 3: upgrade nimbus\.compute"):
         open_store(url=pg_database).snapshot()
-    with pytest.raises(StoreError, match="schema version 3"):
+    with pytest.raises(StoreError, match="schema version 4"):
         store_migrate.store_migrate({"store_url": pg_database}, check_mode=False)
 
 
@@ -277,11 +277,11 @@ def test_a_version_1_database_is_refused_until_store_migrate_upgrades_it_keeping
         (psycopg.types.json.Jsonb({"uuid": "g1", "name": "pair", "policy": "affinity", "rules": {}}),),
     )
     with pytest.raises(
-        StoreError, match=r"schema version 1, this collection uses 2: run nimbus\.compute\.store_migrate"
+        StoreError, match=r"schema version 1, this collection uses 3: run nimbus\.compute\.store_migrate"
     ):
         open_store(url=pg_database).snapshot()
     upgraded = store_migrate.store_migrate({"store_url": pg_database}, check_mode=False)
-    assert (upgraded["changed"], upgraded["schema_version_before"], upgraded["schema_version"]) == (True, 1, 2)
+    assert (upgraded["changed"], upgraded["schema_version_before"], upgraded["schema_version"]) == (True, 1, 3)
     store = open_store(url=pg_database)
     assert store.snapshot().find_server_group("pair")["policy"] == "affinity"
     made = security_groups.ensure(store, "web", None, None, NOW, False)["security_group"]
@@ -337,11 +337,12 @@ def test_store_migrate_creates_copies_once_and_store_check_counts_the_same(tmp_p
     assert raw(pg_database, "SELECT to_regclass('nimbus.instances') IS NULL") == [(True,)]
     first = store_migrate.store_migrate(params, check_mode=False)
     assert predicted == first
-    assert (first["changed"], first["schema_version_before"], first["schema_version"]) == (True, 0, 2)
+    assert (first["changed"], first["schema_version_before"], first["schema_version"]) == (True, 0, 3)
     assert first["copied"] == {
         "instances": 3,
         "server_groups": 1,
         "security_groups": 2,
+        "floating_ips": 0,
         "claims": 2,
         "ports": 2,
         "host_facts": 1,
