@@ -18,7 +18,7 @@ options:
     default: []
     suboptions:
       name:
-        description: The pool's name, as O(pool) and the floating IP records name it.
+        description: The name of the pool, as the floating IP records name it.
         type: str
         required: true
       cidr:
