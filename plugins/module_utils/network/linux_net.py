@@ -143,16 +143,22 @@ def _chain_lines(run: Runner, table: str, chain: str) -> list[str] | None:
     return done.stdout.splitlines() if done.returncode == 0 else None
 
 
-def current_digest(run: Runner) -> str | None:
-    """The digest our chains were written with; None when any of them is missing (a rebooted host)."""
-    for table, chain in (("nat", DNAT_CHAIN), ("nat", SNAT_CHAIN)):
-        if _chain_lines(run, table, chain) is None:
-            return None
-    for line in _chain_lines(run, "filter", FORWARD_CHAIN) or []:
-        found = re.search(re.escape(DIGEST_PREFIX) + r"([0-9a-f]+)", line)
-        if found:
-            return found.group(1)
-    return None
+def rules_stale(run: Runner, rules: dict[str, dict[str, list[str]]]) -> bool:
+    """Whether our chains hold other rules than ``rules``: a chain missing (a rebooted host), another number of
+    rules in one (flushed or edited by hand), or another digest."""
+    digest = None
+    for table, chains in rules.items():
+        for chain, chain_rules in chains.items():
+            lines = _chain_lines(run, table, chain)
+            if lines is None:
+                return True
+            written = [line for line in lines if line.startswith(f"-A {chain} ")]
+            marks = [line for line in written if DIGEST_PREFIX in line]
+            if len(written) - len(marks) != len(chain_rules):
+                return True
+            for line in marks:
+                digest = line.split(DIGEST_PREFIX, 1)[1].strip('" ')
+    return digest != rules_digest(rules)
 
 
 def misplaced_jumps(run: Runner) -> list[tuple[str, str, str]]:
@@ -218,12 +224,12 @@ def ensure_floating_forwards(
 ) -> dict[str, Any]:
     """The host's NAT is exactly ``bindings``: chains, jumps, addresses and IP forwarding; what changed."""
     rules = floating_forward_rules(bindings)
-    rules_stale = current_digest(run) != rules_digest(rules)
+    stale = rules_stale(run, rules)
     jumps = misplaced_jumps(run)
     adding, removing = address_changes(run, bindings, pools)
     forwarding = bool(bindings) and _ip_forward_off()
     if not check_mode:
-        if rules_stale:
+        if stale:
             _checked(run, ["iptables-restore", "-w", "--noflush"], restore_input(rules))
         for jump in jumps:
             place_jump(run, *jump)
@@ -235,8 +241,8 @@ def ensure_floating_forwards(
             with open(IP_FORWARD, "w", encoding="ascii") as setting:
                 setting.write("1\n")
     return {
-        "changed": bool(rules_stale or jumps or adding or removing or forwarding),
-        "rules_changed": rules_stale,
+        "changed": bool(stale or jumps or adding or removing or forwarding),
+        "rules_changed": stale,
         "jumps_placed": [f"{table} {builtin} -> {chain}" for table, builtin, chain in jumps],
         "addresses_added": [address for address, _interface in adding],
         "addresses_removed": [address for address, _interface in removing],
