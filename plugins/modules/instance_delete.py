@@ -140,6 +140,13 @@ firewall_refresh:
       description: The uuids of its instances whose filters change.
       type: list
       elements: str
+nat_refresh:
+  description:
+    - The compute hosts where the deleted instances had floating IPs, now disassociated (they stay allocated to the
+      project); run M(nimbus.compute.floating_ip_nat) there to drop their NAT (C(delete_instance.yml) does).
+  returned: with O(phase=complete)
+  type: list
+  elements: str
 """
 
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import argspecs, controller

@@ -76,12 +76,12 @@ counts:
   description:
     - How many records of each kind the store holds, after the repair (or after the predicted one in check mode).
     - The kinds are C(instances) (deleted ones included), C(live_instances), C(claims), C(ports), C(host_facts),
-      C(server_groups) and C(security_groups).
+      C(server_groups), C(security_groups) and C(floating_ips).
     - A JSON store and the PostgreSQL store M(nimbus.compute.store_migrate) copied it into report the same counts.
   returned: always
   type: dict
   sample: {"instances": 4, "live_instances": 3, "claims": 3, "ports": 3, "host_facts": 1, "server_groups": 0,
-           "security_groups": 1}
+           "security_groups": 1, "floating_ips": 0}
 consistent:
   description: Whether the store has no violation left (after the repair, or after the predicted repair in check mode).
   returned: always

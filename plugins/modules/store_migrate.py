@@ -78,10 +78,11 @@ schema_version:
   type: int
 copied:
   description: How many records of each kind were copied from O(source_path) (instances, server_groups,
-    security_groups, claims, ports, host_facts); empty without it.
+    security_groups, claims, ports, floating_ips, host_facts); empty without it.
   returned: always
   type: dict
-  sample: {"instances": 3, "server_groups": 1, "security_groups": 2, "claims": 2, "ports": 2, "host_facts": 1}
+  sample: {"instances": 3, "server_groups": 1, "security_groups": 2, "claims": 2, "ports": 2, "floating_ips": 1,
+           "host_facts": 1}
 already_present:
   description: How many records of each kind of O(source_path) PostgreSQL held already and were left as they are.
   returned: always
