@@ -48,7 +48,9 @@ def _instance(state, name: str, project_id: str) -> dict[str, Any]:
     """The instance a floating IP is associated with: of the project, active, on its host."""
     instance = flow.find_instance(state, name)
     if instance is None or project_of(instance) != project_id:
-        raise exceptions.InvalidInput("instance", f"names no instance of project {project_id}: {exceptions.shown(name)}")
+        raise exceptions.InvalidInput(
+            "instance", f"names no instance of project {project_id}: {exceptions.shown(name)}"
+        )
     if instance["vm_state"] != states.ACTIVE or flow.is_being_deleted(instance) or not instance.get("host"):
         raise exceptions.Conflict(
             f"instance {instance['name']} ({instance['uuid']}) is {instance['vm_state']} (task_state "
@@ -72,7 +74,8 @@ def _fixed_ip(state, instance: dict[str, Any], fixed_address: str | None) -> tup
             owned = ", ".join(address for _port, address in candidates) or "none"
             raise exceptions.InvalidInput(
                 "fixed_address",
-                f"is not an IPv4 address of instance {instance['name']}'s ports ({owned}): {exceptions.shown(fixed_address)}",
+                f"is not an IPv4 address of the ports of instance {instance['name']} ({owned}): "
+                f"{exceptions.shown(fixed_address)}",
             )
         return found[0]
     if not candidates:
@@ -80,11 +83,16 @@ def _fixed_ip(state, instance: dict[str, Any], fixed_address: str | None) -> tup
     return candidates[0]
 
 
+def _pool_names(pools: dict[str, Any]) -> str:
+    return f"pools (nimbus_floating_pools): {', '.join(sorted(pools)) or 'none'}"
+
+
 def _pool_for(pools: dict[str, dict[str, Any]], pool: str | None, address: str | None) -> dict[str, Any]:
+    """The pool a floating IP is taken from: ``pool``, the one whose ranges hold ``address``, or the only one."""
     if pool is not None:
         if pool not in pools:
             raise exceptions.InvalidInput(
-                "pool", f"names no floating IP pool (nimbus_floating_pools): {exceptions.shown(pool)}; pools: {', '.join(sorted(pools)) or 'none'}"
+                "pool", f"names no floating IP pool: {exceptions.shown(pool)}; {_pool_names(pools)}"
             )
         chosen = pools[pool]
         if address is not None and not fip_obj.in_pool(chosen, address):
@@ -96,9 +104,7 @@ def _pool_for(pools: dict[str, dict[str, Any]], pool: str | None, address: str |
             raise exceptions.InvalidInput("floating_ip_address", f"{address} is in the ranges of no floating IP pool")
         return found
     if len(pools) != 1:
-        raise exceptions.InvalidInput(
-            "pool", f"is required with {len(pools)} floating IP pools (nimbus_floating_pools): {', '.join(sorted(pools)) or 'none'}"
-        )
+        raise exceptions.InvalidInput("pool", f"is required unless there is exactly one pool; {_pool_names(pools)}")
     return next(iter(pools.values()))
 
 
@@ -130,7 +136,9 @@ def _checked_address(address: str | None) -> str | None:
     try:
         return str(ipaddress.IPv4Address(address))
     except (ipaddress.AddressValueError, ValueError):
-        raise exceptions.InvalidInput("floating_ip_address", f"must be an IPv4 address, got {exceptions.shown(address)}") from None
+        raise exceptions.InvalidInput(
+            "floating_ip_address", f"must be an IPv4 address, got {exceptions.shown(address)}"
+        ) from None
 
 
 @retry_on_conflict

@@ -35,7 +35,11 @@ def floating_ip_nat(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     if params.get("netns"):
         netns.enter(params["netns"])
     host_pools = [
-        {"name": name, "interface": pool["interface"], "ranges": [[str(first), str(last)] for first, last in pool["ranges"]]}
+        {
+            "name": name,
+            "interface": pool["interface"],
+            "ranges": [[str(first), str(last)] for first, last in pool["ranges"]],
+        }
         for name, pool in pools.items()
     ]
     try:

@@ -38,7 +38,9 @@ def check_pool(name: str, pool: dict[str, Any]) -> dict[str, Any]:
     try:
         network = ipaddress.IPv4Network(pool.get("cidr"))
     except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError, TypeError):
-        raise InvalidInput(f"{where}.cidr", f"must be an IPv4 network such as 198.19.0.0/24, got {shown(pool.get('cidr'))}") from None
+        raise InvalidInput(
+            f"{where}.cidr", f"must be an IPv4 network such as 198.19.0.0/24, got {shown(pool.get('cidr'))}"
+        ) from None
     interface = pool.get("interface")
     if not isinstance(interface, str) or not interface or len(interface) > MAX_INTERFACE_LEN or "/" in interface:
         raise InvalidInput(

@@ -57,6 +57,9 @@ RECORD_KEYS = {
 }
 
 
+# The field of a record that is its key in the collection.
+ID_FIELDS = {"instances": "uuid", "server_groups": "uuid", "security_groups": "uuid", "floating_ips": "id"}
+
 # The field of a group's record that must be a list.
 LIST_FIELDS = {"server_groups": "members", "security_groups": "rules"}
 
@@ -71,14 +74,9 @@ def _record_problem(collection: str, record_id: str, record: Any) -> str | None:
     missing = [key for key in RECORD_KEYS[collection] if key not in record]
     if missing:
         return f"{collection} record {record_id} lacks {', '.join(missing)}"
-    if (
-        "uuid" in record
-        and collection in ("instances", "server_groups", "security_groups")
-        and record["uuid"] != record_id
-    ):
-        return f"{collection} record {record_id} has uuid {record['uuid']}"
-    if collection == "floating_ips" and record["id"] != record_id:
-        return f"floating IP {record_id} has id {record['id']}"
+    id_field = ID_FIELDS.get(collection)
+    if id_field in record and record[id_field] != record_id:
+        return f"{collection} record {record_id} has {id_field} {record[id_field]}"
     if collection == "ports" and not (
         isinstance(record["mac"], str)
         and isinstance(record["ips"], list)

@@ -518,7 +518,9 @@ class PgState(InstanceRecordRules):
     def floating_ips_where(self, **fields: Any) -> list[dict[str, Any]]:
         """As StoreState.floating_ips_where; the fields are columns (project_id, pool, instance_uuid, host)."""
         if not set(fields) <= FLOATING_IP_COLUMNS:
-            raise ValueError(f"floating IPs are not looked up by {', '.join(sorted(set(fields) - FLOATING_IP_COLUMNS))}")
+            raise ValueError(
+                f"floating IPs are not looked up by {', '.join(sorted(set(fields) - FLOATING_IP_COLUMNS))}"
+            )
         condition = " AND ".join(f"{column} = %s" for column in sorted(fields)) or "TRUE"
         return self._floating_ips_where(condition, tuple(fields[column] for column in sorted(fields)))
 
@@ -526,7 +528,8 @@ class PgState(InstanceRecordRules):
         other = self.find_floating_ip(fip["floating_ip_address"])
         if other is not None and other["id"] != fip["id"]:
             raise Conflict(
-                f"floating IP {fip['floating_ip_address']} is allocated already ({other['id']})", floating_ip=other["id"]
+                f"floating IP {fip['floating_ip_address']} is allocated already ({other['id']})",
+                floating_ip=other["id"],
             )
         if fip.get("port_id") is None:
             return

@@ -418,7 +418,9 @@ class StoreState(InstanceRecordRules):
 
     def floating_ips_where(self, **fields: Any) -> list[dict[str, Any]]:
         """The floating IPs whose record has these values (project_id, pool, instance_uuid, host), by address."""
-        found = [fip for fip in self.floating_ips.values() if all(fip.get(key) == value for key, value in fields.items())]
+        found = [
+            fip for fip in self.floating_ips.values() if all(fip.get(key) == value for key, value in fields.items())
+        ]
         return sorted(found, key=lambda fip: fip["floating_ip_address"])
 
     def _check_floating_ip(self, fip: dict[str, Any]) -> None:
@@ -475,7 +477,9 @@ class StoreState(InstanceRecordRules):
     def delete_ports(self, port_ids: list[str]) -> list[str]:
         """Delete these ports; the ids of those that existed. A port a floating IP is associated with is refused,
         as PostgreSQL's foreign key refuses it: disassociate first."""
-        held = sorted(fip["floating_ip_address"] for fip in self.floating_ips.values() if fip.get("port_id") in port_ids)
+        held = sorted(
+            fip["floating_ip_address"] for fip in self.floating_ips.values() if fip.get("port_id") in port_ids
+        )
         if held:
             raise Conflict(f"ports {', '.join(port_ids)} have floating IPs associated: {', '.join(held)}")
         return [port_id for port_id in port_ids if self.ports.pop(port_id, None) is not None]
