@@ -23,7 +23,7 @@ trap cleanup EXIT
 
 # Targets that run (again) over a PostgreSQL store, and those of them that
 # make sense over PostgreSQL only: never run on a JSON store by default.
-PG_TARGETS=(create_delete_instance concurrent_creates quotas security_group awx_runner store_outage store_migrate)
+PG_TARGETS=(create_delete_instance concurrent_creates quotas security_group floating_ips awx_runner store_outage store_migrate)
 PG_ONLY_TARGETS=(awx_runner store_outage store_migrate)
 
 if [ "$#" -gt 0 ]; then

@@ -49,7 +49,13 @@ def check_pool(name: str, pool: dict[str, Any]) -> dict[str, Any]:
             f"got {shown(interface)}",
         )
     check_safe_name(f"{where}.interface", interface)
-    given = pool.get("allocation_pools") or [{"start": str(network[1]), "end": str(network[-2])}]
+    given = pool.get("allocation_pools")
+    if not given:
+        if network.num_addresses < 4:
+            raise InvalidInput(
+                f"{where}.cidr", f"{network} has no addresses but its first and last: give allocation_pools"
+            )
+        given = [{"start": str(network[1]), "end": str(network[-2])}]
     ranges = []
     for index, entry in enumerate(given):
         at = f"{where}.allocation_pools[{index}]"

@@ -10,6 +10,7 @@ whether and how it is written.  Instance actions and events follow
 from __future__ import annotations
 
 import copy
+import ipaddress
 import uuid as uuidlib
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -421,7 +422,7 @@ class StoreState(InstanceRecordRules):
         found = [
             fip for fip in self.floating_ips.values() if all(fip.get(key) == value for key, value in fields.items())
         ]
-        return sorted(found, key=lambda fip: fip["floating_ip_address"])
+        return sorted(found, key=lambda fip: ipaddress.IPv4Address(fip["floating_ip_address"]))
 
     def _check_floating_ip(self, fip: dict[str, Any]) -> None:
         """Conflict when another floating IP has the address, or the same fixed IP of the same port."""

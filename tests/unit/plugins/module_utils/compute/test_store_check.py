@@ -260,3 +260,34 @@ def test_no_stale_temp_file_means_no_lock_file(tmp_path):
     store = JSONStore(str(tmp_path / "nothing" / "store.json"))
     assert store.stale_temp_files() == []
     assert not (tmp_path / "nothing").exists()
+
+
+def test_repair_disassociates_the_floating_ip_of_an_orphan_port_before_deleting_the_port(deleted_with_leftovers, store):
+    """PostgreSQL's foreign key (and the JSON store's check) refuse the port's delete while a floating IP is on it."""
+    with store.transaction() as state:
+        gone = next(inst for inst in state.list_instances(include_deleted=True) if inst["name"] == "a")
+        port_id, port = next(iter(state.ports_of_instance(gone["uuid"]).items()))
+        state.add_floating_ip(
+            {
+                "id": "f1",
+                "floating_ip_address": "198.19.0.10",
+                "pool": "public",
+                "project_id": "default",
+                "port_id": port_id,
+                "fixed_ip_address": port["ips"][0],
+                "instance_uuid": gone["uuid"],
+                "host": "c1",
+                "status": "ACTIVE",
+            }
+        )
+    repaired = store_check({**deleted_with_leftovers, "repair": True}, check_mode=False)
+    assert kinds(repaired["repaired"]) == ["claim_of_deleted_instance", "port_of_deleted_instance"]
+    assert (repaired["consistent"], repaired["counts"]["ports"], repaired["counts"]["floating_ips"]) == (True, 1, 1)
+    kept = store.snapshot().find_floating_ip("198.19.0.10")
+    assert (kept["port_id"], kept["fixed_ip_address"], kept["instance_uuid"], kept["status"]) == (
+        None,
+        None,
+        None,
+        "DOWN",
+    )
+    assert not store.snapshot().port_exists(port_id)

@@ -194,3 +194,55 @@ def test_violations_name_their_records(built):
     assert by_kind["claim_without_instance"]["ids"] == {"claim": gone, "host": host}
     assert by_kind["port_without_instance"]["ids"] == {"port": port_id, "instance": gone}
     assert gone in by_kind["group_member_without_instance"]["what"]
+
+
+# A floating IP's fields once it is disassociated (its address stays with its project).
+UNBOUND = {"port_id": None, "fixed_ip_address": None, "instance_uuid": None, "host": None, "status": "DOWN"}
+
+
+def associate(data: dict, fip_id: str, port_id: str) -> dict:
+    """A floating IP of 198.19.0.10 associated with ``port_id`` as the store records one, added to ``data``."""
+    port = data["ports"].get(port_id) or {"instance_uuid": None, "ips": ["198.18.0.99"]}
+    fip = {
+        "id": fip_id,
+        "floating_ip_address": "198.19.0.10",
+        "pool": "public",
+        "project_id": "default",
+        "port_id": port_id,
+        "fixed_ip_address": port["ips"][0],
+        "instance_uuid": port["instance_uuid"],
+        "host": "c1",
+        "status": "ACTIVE",
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    data["floating_ips"][fip_id] = fip
+    return fip
+
+
+def test_a_floating_ip_of_a_missing_port_is_found_and_disassociated_keeping_its_address(built):
+    data = copy.deepcopy(built)
+    fip = associate(data, "f1", "gone-port")
+    (found,) = consistency.find_violations(data)
+    assert found == {
+        "kind": "floating_ip_without_port",
+        "ids": {"floating_ip": "f1", "port": "gone-port"},
+        "what": "floating IP 198.19.0.10 is associated with port gone-port, which does not exist",
+        "repair": "disassociate the floating IP",
+    }
+    assert consistency.repair_orphans(StoreState(data), [found]) == [found]
+    assert data["floating_ips"] == {"f1": {**fip, **UNBOUND}}
+    assert consistency.find_violations(data) == []
+    assert consistency.record_counts(data)["floating_ips"] == 1
+
+
+def test_repair_of_an_orphan_port_first_disassociates_its_floating_ip(built):
+    data = copy.deepcopy(built)
+    port_for_deleted(data)
+    fip = associate(data, "f1", "orphan-port")
+    found = consistency.find_violations(data)
+    assert [violation["kind"] for violation in found] == ["port_of_deleted_instance"]
+    assert consistency.repair_orphans(StoreState(data), found) == found
+    assert "orphan-port" not in data["ports"]
+    assert data["floating_ips"]["f1"] == {**fip, **UNBOUND}
+    assert consistency.find_violations(data) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 
 import psycopg
@@ -385,3 +386,62 @@ def test_store_migrate_bad_input(monkeypatch, params, message):
 
 def test_schema_migrations_lead_to_the_current_version():
     assert sorted(pg_schema.MIGRATIONS) == list(range(pg_schema.SCHEMA_VERSION))
+
+
+# -- schema 3: floating IPs -------------------------------------------------------------------------------
+
+
+def floating_ip_row(fip_id, address, port_id=None, fixed=None, instance=None, record_id=None):
+    """An INSERT of a floating IP row (its record as the store writes it) through raw SQL."""
+    record = {"id": record_id or fip_id, "floating_ip_address": address}
+    return (
+        "INSERT INTO nimbus.floating_ips (id, address, pool, project_id, port_id, fixed_ip_address, instance_uuid, "
+        "record) VALUES (%s, %s, 'public', 'default', %s, %s, %s, %s)",
+        (fip_id, address, port_id, fixed, instance, json.dumps(record)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("statement", "error"),
+    [
+        # The same address allocated twice.
+        (floating_ip_row("f2", "198.19.0.10"), psycopg.errors.UniqueViolation),
+        # A second floating IP for the same fixed IP of the same port.
+        (floating_ip_row("f2", "198.19.0.11", "p1", "198.18.0.10", "u1"), psycopg.errors.UniqueViolation),
+        # The port of an associated floating IP deleted, or a floating IP of a port that does not exist.
+        (("DELETE FROM nimbus.ports WHERE id = 'p1'", None), psycopg.errors.ForeignKeyViolation),
+        (floating_ip_row("f2", "198.19.0.11", "nope", "198.18.0.10", "u1"), psycopg.errors.ForeignKeyViolation),
+        # A port without its fixed IP, a network, an IPv6 address, a record of another floating IP.
+        (floating_ip_row("f2", "198.19.0.11", "p1", None, "u1"), psycopg.errors.CheckViolation),
+        (floating_ip_row("f2", "198.19.0.0/24"), psycopg.errors.CheckViolation),
+        (floating_ip_row("f2", "2001:db8::10"), psycopg.errors.CheckViolation),
+        (floating_ip_row("f2", "198.19.0.11", record_id="f9"), psycopg.errors.CheckViolation),
+    ],
+)
+def test_the_database_refuses_a_floating_ip_twice_and_orphans_of_one(pg, pg_database, statement, error):
+    with pg.transaction() as state:
+        state.add_instance(make_instance("u1", "web-1"))
+        state.add_ports(
+            {"p1": {"instance_uuid": "u1", "network": "private", "mac": "fa:16:3e:00:00:01", "ips": ["198.18.0.10"]}}
+        )
+        state.add_floating_ip(
+            {
+                "id": "f1",
+                "floating_ip_address": "198.19.0.10",
+                "pool": "public",
+                "project_id": "default",
+                "port_id": "p1",
+                "fixed_ip_address": "198.18.0.10",
+                "instance_uuid": "u1",
+                "host": "c1",
+                "status": "ACTIVE",
+            }
+        )
+    # The row the store wrote is one the constraints take.
+    assert raw(pg_database, "SELECT id, host(address), port_id, host(fixed_ip_address) FROM nimbus.floating_ips") == [
+        ("f1", "198.19.0.10", "p1", "198.18.0.10")
+    ]
+    with pytest.raises(error):
+        raw(pg_database, *statement)
+    assert raw(pg_database, "SELECT count(*) FROM nimbus.floating_ips")[0][0] == 1
+    assert raw(pg_database, "SELECT count(*) FROM nimbus.ports")[0][0] == 1
