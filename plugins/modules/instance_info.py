@@ -87,7 +87,9 @@ instances:
   description:
     - The matching instances; empty when none matches.
     - Each instance that is not deleted has C(floating_ips), its floating IPs (C(floating_ip_address),
-      C(fixed_ip_address), C(pool), C(port_id)), as M(nimbus.compute.floating_ip) associated them.
+      C(fixed_ip_address), C(pool), C(port_id)), as M(nimbus.compute.floating_ip) associated them; in its
+      C(network_info), each fixed IP lists them in C(floating_ips) (C(address), C(type=floating), C(version)), as
+      Nova's network model does.
   returned: always
   type: list
   elements: dict

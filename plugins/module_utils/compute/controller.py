@@ -233,16 +233,7 @@ def instance_info(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
         instances = [by_name[name] for name in params["names"] if name in by_name]
     else:
         instances = state.list_instances()
-    return {**result, "instances": [with_floating_ips(state, instance) for instance in instances]}
-
-
-def with_floating_ips(state, instance: dict[str, Any]) -> dict[str, Any]:
-    """The instance with its floating IPs (Nova shows them among a server's addresses, of type floating)."""
-    floating = [
-        {key: fip[key] for key in ("floating_ip_address", "fixed_ip_address", "pool", "port_id")}
-        for fip in state.floating_ips_where(instance_uuid=instance["uuid"])
-    ]
-    return {**instance, "floating_ips": floating}
+    return {**result, "instances": [floating_ips.shown(state, instance) for instance in instances]}
 
 
 def project_limits_report(state, project_id: str, quotas: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.security_groups import instance_firewall
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.server_groups import record_diff
+from ansible_collections.nimbus.compute.plugins.module_utils.network import model
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import floating_ip as fip_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import quotas as quotas_obj
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import states
@@ -269,3 +270,14 @@ def host_bindings(state, host: str) -> list[dict[str, Any]]:
 def hosts_of(state, uuids: list[str]) -> set[str]:
     """The hosts where instances of ``uuids`` have floating IPs (their NAT changes when they go)."""
     return {fip["host"] for uuid in uuids for fip in state.floating_ips_where(instance_uuid=uuid) if fip["host"]}
+
+
+def shown(state, instance: dict[str, Any]) -> dict[str, Any]:
+    """The instance as instance_info shows it: its ``floating_ips``, and each in its network_info beside the fixed
+    IP it is associated with (Nova's network model: a fixed IP's ``floating_ips``). The record keeps neither."""
+    floating = [
+        {key: fip[key] for key in ("floating_ip_address", "fixed_ip_address", "pool", "port_id")}
+        for fip in state.floating_ips_where(instance_uuid=instance["uuid"])
+    ]
+    network_info = model.with_floating_ips(instance.get("network_info") or [], floating)
+    return {**instance, "floating_ips": floating, "network_info": network_info}

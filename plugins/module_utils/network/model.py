@@ -8,6 +8,7 @@ follows nova/virt/netutils.py ``get_network_metadata``.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from typing import Any
 
@@ -63,6 +64,22 @@ def build_vif(port_id: str, mac: str, addresses: str | list[str], network: dict[
             "subnets": [_subnet(subnet, address) for subnet, address in zip(subnets, addresses, strict=True)],
         },
     }
+
+
+def with_floating_ips(network_info: list[dict[str, Any]], floating: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A copy of ``network_info`` in which each fixed IP lists the floating IPs associated with it (``port_id``,
+    ``fixed_ip_address``, ``floating_ip_address`` of each), as Nova's FixedIP does: ``{address, type: floating,
+    version: 4}``."""
+    shown = copy.deepcopy(network_info)
+    for vif in shown:
+        for subnet in vif["network"]["subnets"]:
+            for ip in subnet["ips"]:
+                ip["floating_ips"] = [
+                    {"address": fip["floating_ip_address"], "type": "floating", "version": 4}
+                    for fip in floating
+                    if (fip["port_id"], fip["fixed_ip_address"]) == (vif["id"], ip["address"])
+                ]
+    return shown
 
 
 def _netmask(cidr: str) -> str:

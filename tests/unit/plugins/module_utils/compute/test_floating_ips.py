@@ -129,6 +129,29 @@ def test_associating_with_an_active_instance_names_its_host_and_a_second_run_cha
     assert addresses(store) == ["198.19.0.11"]
 
 
+def test_instance_info_shows_the_floating_ip_beside_its_fixed_ip_the_record_keeps_neither(store):
+    web = active(store, "web1")
+    port_id, fixed = port_of(store, web["uuid"])
+    ensure(store, instance="web1", floating_ip_address="198.19.0.12")
+    state = store.snapshot()
+    shown = floating_ips.shown(state, state.instance(web["uuid"]))
+    assert shown["floating_ips"] == [
+        {"floating_ip_address": "198.19.0.12", "fixed_ip_address": fixed, "pool": "public", "port_id": port_id}
+    ]
+    ips = shown["network_info"][0]["network"]["subnets"][0]["ips"]
+    assert [(ip["address"], ip["floating_ips"]) for ip in ips] == [
+        (fixed, [{"address": "198.19.0.12", "type": "floating", "version": 4}])
+    ]
+    record = store.snapshot().instance(web["uuid"])
+    assert "floating_ips" not in record
+    assert "floating_ips" not in record["network_info"][0]["network"]["subnets"][0]["ips"][0]
+    absent(store, instance="web1")
+    state = store.snapshot()
+    bare = floating_ips.shown(state, state.instance(web["uuid"]))
+    assert bare["floating_ips"] == []
+    assert bare["network_info"][0]["network"]["subnets"][0]["ips"][0]["floating_ips"] == []
+
+
 def test_an_allocated_address_is_associated_in_place(store):
     active(store, "web1")
     allocated = ensure(store, floating_ip_address="198.19.0.12")["floating_ip"]
