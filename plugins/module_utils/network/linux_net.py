@@ -224,8 +224,10 @@ def ensure_floating_forwards(
 ) -> dict[str, Any]:
     """The host's NAT is exactly ``bindings``: chains, jumps, addresses and IP forwarding; what changed."""
     rules = floating_forward_rules(bindings)
-    stale = rules_stale(run, rules)
-    jumps = misplaced_jumps(run)
+    # A host that never had a floating IP gets no chains of ours (empty ones would be left behind).
+    ours = bool(bindings) or any(_chain_lines(run, table, chain) is not None for table, _builtin, chain in JUMPS)
+    stale = ours and rules_stale(run, rules)
+    jumps = misplaced_jumps(run) if ours else []
     adding, removing = address_changes(run, bindings, pools)
     forwarding = bool(bindings) and _ip_forward_off()
     if not check_mode:

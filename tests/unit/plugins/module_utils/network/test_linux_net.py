@@ -236,6 +236,18 @@ def test_a_bare_host_gets_the_chains_the_jumps_first_the_address_and_forwarding(
     assert ip_forward.read_text(encoding="ascii") == "1\n"
 
 
+def test_a_host_that_never_had_a_floating_ip_gets_no_chains(ip_forward):
+    host = FakeHost()
+    result = ensure(host, bindings=())
+    assert (result["changed"], result["rules_changed"], result["jumps_placed"]) == (False, False, [])
+    assert host.changing() == []
+    assert ("nat", DNAT_CHAIN) not in host.chains
+    # Once it had one, its (then empty) chains are kept in step.
+    ensure(host)
+    emptied = ensure(host, bindings=())
+    assert (emptied["rules_changed"], host.chains[("nat", DNAT_CHAIN)]) == (True, [])
+
+
 def test_a_host_that_matches_changes_nothing(ip_forward):
     host = FakeHost()
     ensure(host)
