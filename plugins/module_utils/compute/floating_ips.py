@@ -17,7 +17,7 @@ from typing import Any
 
 from ansible_collections.nimbus.compute.plugins.module_utils import exceptions
 from ansible_collections.nimbus.compute.plugins.module_utils.compute import flow
-from ansible_collections.nimbus.compute.plugins.module_utils.compute.security_groups import instance_firewall
+from ansible_collections.nimbus.compute.plugins.module_utils.compute.security_groups import instance_rules
 from ansible_collections.nimbus.compute.plugins.module_utils.compute.server_groups import record_diff
 from ansible_collections.nimbus.compute.plugins.module_utils.network import model
 from ansible_collections.nimbus.compute.plugins.module_utils.objects import floating_ip as fip_obj
@@ -132,14 +132,7 @@ def _owned(state, address: str, project_id: str) -> dict[str, Any] | None:
 
 
 def _checked_address(address: str | None) -> str | None:
-    if address is None:
-        return None
-    try:
-        return str(ipaddress.IPv4Address(address))
-    except (ipaddress.AddressValueError, ValueError):
-        raise exceptions.InvalidInput(
-            "floating_ip_address", f"must be an IPv4 address, got {exceptions.shown(address)}"
-        ) from None
+    return None if address is None else str(fip_obj.check_address("floating_ip_address", address))
 
 
 @retry_on_conflict
@@ -255,13 +248,12 @@ def host_bindings(state, host: str) -> list[dict[str, Any]]:
     bindings = []
     for fip in state.floating_ips_where(host=host):
         instance = state.get_instance(fip["instance_uuid"])
-        firewall = None if instance is None else instance_firewall(state, instance)
         bindings.append(
             {
                 "floating_ip_address": fip["floating_ip_address"],
                 "fixed_ip_address": fip["fixed_ip_address"],
                 "pool": fip["pool"],
-                "rules": None if firewall is None else firewall["rules"],
+                "rules": None if instance is None else instance_rules(state, instance),
             }
         )
     return bindings

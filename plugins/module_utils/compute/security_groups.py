@@ -207,13 +207,9 @@ def delete(store, name: str, check_mode: bool, project_id: str = DEFAULT_PROJECT
 FIREWALL_RULE_FIELDS = tuple(sorted(group_obj.RULE_KEYS - {"remote_group", "description"} | {"remote_group_id"}))
 
 
-def instance_firewall(state, instance: dict[str, Any]) -> dict[str, Any] | None:
-    """What the firewall driver needs for the instance's ports (Nova's prepare_instance_filter, on the controller):
-    ``rules``, those of its groups (each once), and ``remote_groups``, each remote group's uuid (``id``) and
-    member addresses. None for an instance without security groups (built before they existed): no filter.
-
-    A remote group's members are the instances (not deleted) that use it; their addresses are their ports' IPs.
-    """
+def instance_rules(state, instance: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The rules of the instance's security groups, each once, with the fields the firewall reads; None for an
+    instance without security groups (built before they existed): nothing filtered."""
     uuids = instance.get("security_groups")
     if not uuids:
         return None
@@ -224,6 +220,19 @@ def instance_firewall(state, instance: dict[str, Any]) -> dict[str, Any] | None:
             wanted = {field: rule.get(field) for field in FIREWALL_RULE_FIELDS}
             if wanted not in rules:
                 rules.append(wanted)
+    return rules
+
+
+def instance_firewall(state, instance: dict[str, Any]) -> dict[str, Any] | None:
+    """What the firewall driver needs for the instance's ports (Nova's prepare_instance_filter, on the controller):
+    ``rules``, those of its groups (each once), and ``remote_groups``, each remote group's uuid (``id``) and
+    member addresses. None for an instance without security groups (built before they existed): no filter.
+
+    A remote group's members are the instances (not deleted) that use it; their addresses are their ports' IPs.
+    """
+    rules = instance_rules(state, instance)
+    if rules is None:
+        return None
     remote_ids = sorted({rule["remote_group_id"] for rule in rules if rule["remote_group_id"] is not None})
     remote_groups = [
         {

@@ -19,7 +19,7 @@ The chains are rewritten whole (iptables-restore --noflush touches only the
 chains it names) and carry a digest of what they hold, so a run that would
 write the same rules writes nothing. Only our chains, our jumps and /32
 addresses inside the pools' ranges (which the store owns) are ever changed.
-No imports beyond the standard library: this runs on the compute host.
+Nothing but the standard library and the import-free protocol table: this runs on the compute host.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ import re
 import subprocess
 from collections.abc import Callable
 from typing import Any
+
+from ansible_collections.nimbus.compute.plugins.module_utils.objects.ip_protocols import (
+    PORT_PROTOCOLS,
+    PROTOCOL_NAMES,
+    PROTOCOL_NUMBERS,
+)
 
 DNAT_CHAIN = "nimbus-floating-dnat"
 SNAT_CHAIN = "nimbus-floating-snat"
@@ -44,7 +50,6 @@ JUMPS = (
 )
 DIGEST_PREFIX = "nimbus digest "
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
-PROTOCOL_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1}
 REPLIES = "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
 
 # Runs a command (argv, standard input) and returns its CompletedProcess.
@@ -64,19 +69,19 @@ def _protocol_match(rule: dict[str, Any]) -> str:
     protocol = rule.get("protocol")
     if protocol in (None, "any"):
         return ""
-    number = PROTOCOL_NUMBERS.get(protocol, protocol) if isinstance(protocol, str) else protocol
+    number = int(PROTOCOL_NUMBERS.get(protocol, protocol))
+    name = PROTOCOL_NAMES.get(number)
     low, high = rule.get("port_range_min"), rule.get("port_range_max")
-    if int(number) in (6, 17):
-        name = "tcp" if int(number) == 6 else "udp"
+    if name in PORT_PROTOCOLS:
         if low is None:
             return f"-p {name}"
         ports = str(low) if high in (None, low) else f"{low}:{high}"
         return f"-p {name} -m {name} --dport {ports}"
-    if int(number) == 1:
+    if name == "icmp":
         if low is None:
             return "-p icmp"
         return f"-p icmp -m icmp --icmp-type {low}" + ("" if high is None else f"/{high}")
-    return f"-p {int(number)}"
+    return f"-p {number}"
 
 
 def _accepted(rules: list[dict[str, Any]], direction: str, match: str, side: str) -> list[str]:

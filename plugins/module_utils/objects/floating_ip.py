@@ -24,7 +24,8 @@ DOWN = "DOWN"
 MAX_INTERFACE_LEN = 15
 
 
-def _address(where: str, value: Any) -> ipaddress.IPv4Address:
+def check_address(where: str, value: Any) -> ipaddress.IPv4Address:
+    """``value`` as an IPv4 address; InvalidInput naming ``where`` otherwise."""
     try:
         return ipaddress.IPv4Address(value)
     except (ipaddress.AddressValueError, ValueError, TypeError):
@@ -59,7 +60,7 @@ def check_pool(name: str, pool: dict[str, Any]) -> dict[str, Any]:
     ranges = []
     for index, entry in enumerate(given):
         at = f"{where}.allocation_pools[{index}]"
-        first, last = _address(f"{at}.start", entry.get("start")), _address(f"{at}.end", entry.get("end"))
+        first, last = check_address(f"{at}.start", entry.get("start")), check_address(f"{at}.end", entry.get("end"))
         if first not in network or last not in network or last < first:
             raise InvalidInput(at, f"must be a range {first} to {last} inside {network}, start before end")
         for other_first, other_last in ranges:
